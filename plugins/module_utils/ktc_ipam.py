@@ -1,0 +1,710 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, Diskominfo Kabupaten Sumbawa Barat
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Pure-Python core of the KTC site model: validation, allocation, ledger and derived facts.
+
+No Ansible import here on purpose: the module and filter plugins are thin adapters over these
+functions, and the unit tests, property tests and benchmarks call them directly.
+
+Data path: ``validate_site(site)`` -> ``check_ledger(ledger, site)`` -> ``allocate(site, ledger)``
+-> ``dump_ledger(ledger)`` (the file in git) -> ``segment_facts(site, ledger)`` (what roles read).
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import heapq
+import math
+import os
+import re
+
+import yaml
+from netaddr import IPAddress, IPNetwork, IPSet, AddrFormatError
+
+LEDGER_VERSION = 1
+LEDGER_HEADER = (
+    "---\n"
+    "# KTC allocation ledger: VLAN IDs, prefixes and reserved addresses given to offices.\n"
+    "# Written by the ktc_ipam_allocate module; review every change as a git diff.\n"
+    "# Never edit by hand: entries of removed offices stay here until released with\n"
+    "# playbooks/release.yml, so that their VLANs and prefixes are never handed out twice.\n"
+)
+
+ID_RE = re.compile(r"^[a-z0-9]([a-z0-9-]{0,22}[a-z0-9])$")
+SEGMENT_RE = re.compile(r"^[a-z0-9]([a-z0-9-]{0,10}[a-z0-9])?$")
+MAC_RE = re.compile(r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$")
+PORT_RE = re.compile(r"^(tcp|udp)/([0-9]{1,5})$")
+DOMAIN_RE = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+SEGMENT_KINDS = ("office", "guest", "event")
+SWITCH_PLATFORMS = ("linux_bridge", "cisco_ios")
+PRIVATE_RANGES = IPSet(["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"])
+DEFAULT_HEADROOM_PERCENT = 25
+# Network, broadcast and gateway addresses are not available to hosts.
+OVERHEAD_ADDRESSES = 3
+SMALLEST_PREFIXLEN = 29
+
+
+class SiteError(Exception):
+    """The site model, the ledger or a request cannot be accepted; ``errors`` says why, one line each."""
+
+    def __init__(self, errors):
+        self.errors = list(errors)
+        super(SiteError, self).__init__("\n".join(self.errors))
+
+
+def _is_int(value):
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _network(value):
+    """Return an IPv4 IPNetwork for a CIDR string, or None when it is not one."""
+    if not isinstance(value, str) or "/" not in value:
+        return None
+    try:
+        net = IPNetwork(value)
+    except (AddrFormatError, ValueError, TypeError):
+        return None
+    return net if net.version == 4 else None
+
+
+def _address(value):
+    try:
+        addr = IPAddress(value)
+    except (AddrFormatError, ValueError, TypeError):
+        return None
+    return addr if addr.version == 4 else None
+
+
+def prefixlen_for(hosts, headroom_percent=DEFAULT_HEADROOM_PERCENT):
+    """Smallest prefix length whose block holds ``hosts`` plus headroom, gateway, network and broadcast."""
+    needed = int(math.ceil(hosts * (100 + headroom_percent) / 100.0)) + OVERHEAD_ADDRESSES
+    return min(SMALLEST_PREFIXLEN, 32 - (needed - 1).bit_length())
+
+
+def host_capacity(prefixlen):
+    """Hosts a segment of this prefix length can serve (its gateway excluded)."""
+    return 2 ** (32 - prefixlen) - OVERHEAD_ADDRESSES
+
+
+# --------------------------------------------------------------------------------------------
+# Validation of the site model
+# --------------------------------------------------------------------------------------------
+
+
+def _validate_network_plan(site, errors):
+    pool = _network(site.get("address_pool"))
+    if pool is None:
+        errors.append("ktc_site.address_pool: %r is not an IPv4 prefix. Fix: write it as a CIDR such as 10.40.0.0/16."
+                      % (site.get("address_pool"),))
+    elif pool.ip != pool.network:
+        errors.append("ktc_site.address_pool: %s is not a network address. Fix: use %s."
+                      % (site.get("address_pool"), pool.cidr))
+        pool = None
+    elif IPSet([pool.cidr]) - PRIVATE_RANGES:
+        errors.append("ktc_site.address_pool: %s is not private (RFC 1918). Fix: carve it from 10.0.0.0/8, "
+                      "172.16.0.0/12 or 192.168.0.0/16." % pool)
+        pool = None
+    elif pool.prefixlen > SMALLEST_PREFIXLEN:
+        errors.append("ktc_site.address_pool: %s is too small to hold a segment (a /%d at least)."
+                      % (pool, SMALLEST_PREFIXLEN))
+        pool = None
+
+    management = site.get("management")
+    mgmt = None
+    if not isinstance(management, dict):
+        errors.append("ktc_site.management: missing. Fix: give {vlan: 10, prefix: 10.40.255.0/24}.")
+    else:
+        mgmt = _network(management.get("prefix"))
+        if mgmt is None or mgmt.ip != mgmt.network:
+            errors.append("ktc_site.management.prefix: %r is not an IPv4 network address such as 10.40.255.0/24."
+                          % (management.get("prefix"),))
+            mgmt = None
+        elif IPSet([mgmt.cidr]) - PRIVATE_RANGES:
+            errors.append("ktc_site.management.prefix: %s is not private (RFC 1918)." % mgmt)
+        vlan = management.get("vlan")
+        if not _is_int(vlan) or not 2 <= vlan <= 4094:
+            errors.append("ktc_site.management.vlan: %r is not a VLAN ID (2..4094)." % (vlan,))
+    if pool is not None and mgmt is not None and pool.cidr in mgmt.cidr:
+        errors.append("ktc_site.address_pool: %s overlaps management %s and leaves nothing to allocate. Fix: use a "
+                      "pool that holds or sits beside the management prefix." % (pool, mgmt))
+
+    vlan_pool = site.get("vlan_pool")
+    if not isinstance(vlan_pool, dict) or not _is_int(vlan_pool.get("first")) or not _is_int(vlan_pool.get("last")):
+        errors.append("ktc_site.vlan_pool: %r must be {first: N, last: M} with whole numbers." % (vlan_pool,))
+    elif not 2 <= vlan_pool["first"] <= vlan_pool["last"] <= 4094:
+        errors.append("ktc_site.vlan_pool: %d..%d is not a range inside 2..4094 with first <= last."
+                      % (vlan_pool["first"], vlan_pool["last"]))
+
+    headroom = site.get("headroom_percent", DEFAULT_HEADROOM_PERCENT)
+    if not _is_int(headroom) or not 0 <= headroom <= 400:
+        errors.append("ktc_site.headroom_percent: %r must be a whole number 0..400." % (headroom,))
+
+
+def _validate_uplinks(site, errors):
+    uplinks = site.get("uplinks")
+    if not isinstance(uplinks, list) or not uplinks:
+        errors.append("ktc_site.uplinks: give at least one uplink, e.g. [{name: primary, bandwidth_mbit: 1000}].")
+        return None
+    names = set()
+    for index, uplink in enumerate(uplinks):
+        where = "ktc_site.uplinks[%d]" % index
+        if not isinstance(uplink, dict):
+            errors.append("%s: must be a mapping {name, bandwidth_mbit}." % where)
+            continue
+        if not isinstance(uplink.get("name"), str) or not ID_RE.match(uplink["name"]):
+            errors.append("%s.name: %r must be 2..24 of [a-z0-9-]." % (where, uplink.get("name")))
+        elif uplink["name"] in names:
+            errors.append("%s.name: %s is used twice; uplink names must be unique." % (where, uplink["name"]))
+        names.add(uplink.get("name"))
+        if not _is_int(uplink.get("bandwidth_mbit")) or uplink["bandwidth_mbit"] <= 0:
+            errors.append("%s.bandwidth_mbit: %r must be a whole number of Mbit/s above 0."
+                          % (where, uplink.get("bandwidth_mbit")))
+    first = uplinks[0] if isinstance(uplinks[0], dict) else {}
+    return first.get("bandwidth_mbit") if _is_int(first.get("bandwidth_mbit")) else None
+
+
+def _validate_services(site, errors):
+    services = site.get("services", [])
+    if not isinstance(services, list):
+        errors.append("ktc_site.services: must be a list of {name, address, ports}.")
+        return
+    names = set()
+    for index, service in enumerate(services):
+        where = "ktc_site.services[%s]" % (service.get("name") if isinstance(service, dict) else index)
+        if not isinstance(service, dict):
+            errors.append("%s: must be a mapping {name, address, ports}." % where)
+            continue
+        if not isinstance(service.get("name"), str) or not ID_RE.match(service["name"]):
+            errors.append("%s.name: %r must be 2..24 of [a-z0-9-]." % (where, service.get("name")))
+        elif service["name"] in names:
+            errors.append("%s.name: used twice; service names must be unique." % where)
+        names.add(service.get("name"))
+        if _address(service.get("address")) is None:
+            errors.append("%s.address: %r is not an IPv4 address." % (where, service.get("address")))
+        ports = service.get("ports")
+        if not isinstance(ports, list) or not ports:
+            errors.append("%s.ports: give a list such as [tcp/443]." % where)
+            continue
+        for port in ports:
+            match = PORT_RE.match(port) if isinstance(port, str) else None
+            if not match or not 1 <= int(match.group(2)) <= 65535:
+                errors.append("%s.ports: %r is not tcp/N or udp/N with N in 1..65535." % (where, port))
+
+
+def _validate_bandwidth(office, where, uplink_mbit, errors):
+    bandwidth = office.get("bandwidth")
+    if not isinstance(bandwidth, dict):
+        errors.append("%s.bandwidth: missing. Fix: give {guaranteed_mbit: N, ceiling_mbit: M}." % where)
+        return 0
+    guaranteed, ceiling = bandwidth.get("guaranteed_mbit"), bandwidth.get("ceiling_mbit")
+    if not _is_int(guaranteed) or guaranteed < 0:
+        errors.append("%s.bandwidth.guaranteed_mbit: %r must be a whole number >= 0." % (where, guaranteed))
+        return 0
+    if not _is_int(ceiling) or ceiling <= 0:
+        errors.append("%s.bandwidth.ceiling_mbit: %r must be a whole number above 0." % (where, ceiling))
+        return guaranteed
+    if guaranteed > ceiling:
+        errors.append("%s.bandwidth: guaranteed_mbit %d is above ceiling_mbit %d. Fix: lower the guarantee or raise "
+                      "the ceiling." % (where, guaranteed, ceiling))
+    if uplink_mbit is not None and ceiling > uplink_mbit:
+        errors.append("%s.bandwidth.ceiling_mbit: %d is above the primary uplink's %d Mbit/s. Fix: lower it to %d or "
+                      "less." % (where, ceiling, uplink_mbit, uplink_mbit))
+    return guaranteed
+
+
+def _validate_segments(office, where, errors):
+    segments = office.get("segments")
+    if not isinstance(segments, list) or not segments:
+        errors.append("%s.segments: give at least one segment, e.g. [{name: staff, hosts: 40}]." % where)
+        return set()
+    names = set()
+    for index, segment in enumerate(segments):
+        if not isinstance(segment, dict):
+            errors.append("%s.segments[%d]: must be a mapping {name, hosts, kind}." % (where, index))
+            continue
+        name = segment.get("name")
+        seg_where = "%s.segments[%s]" % (where, name if isinstance(name, str) else index)
+        if not isinstance(name, str) or not SEGMENT_RE.match(name):
+            errors.append("%s.name: %r must be 1..12 of [a-z0-9-], not starting or ending with '-'."
+                          % (seg_where, name))
+        elif name in names:
+            errors.append("%s.name: the office has two segments named %s. Fix: rename or merge one."
+                          % (seg_where, name))
+        names.add(name)
+        hosts = segment.get("hosts")
+        if not _is_int(hosts) or hosts <= 0:
+            errors.append("%s.hosts: must be a whole number above 0 (got %r). Fix: set it to the number of devices "
+                          "the segment must serve." % (seg_where, hosts))
+        if segment.get("kind", "office") not in SEGMENT_KINDS:
+            errors.append("%s.kind: %r is not one of %s." % (seg_where, segment.get("kind"), ", ".join(SEGMENT_KINDS)))
+    return names
+
+
+def _validate_reservations(office, where, segment_names, macs, errors):
+    reservations = office.get("reservations", [])
+    if not isinstance(reservations, list):
+        errors.append("%s.reservations: must be a list of {name, segment, mac}." % where)
+        return
+    names = set()
+    for index, reservation in enumerate(reservations):
+        if not isinstance(reservation, dict):
+            errors.append("%s.reservations[%d]: must be a mapping {name, segment, mac}." % (where, index))
+            continue
+        name = reservation.get("name")
+        res_where = "%s.reservations[%s]" % (where, name if isinstance(name, str) else index)
+        if not isinstance(name, str) or not SEGMENT_RE.match(name):
+            errors.append("%s.name: %r must be 1..12 of [a-z0-9-]." % (res_where, name))
+        elif name in names:
+            errors.append("%s.name: used twice in this office; reservation names must be unique." % res_where)
+        names.add(name)
+        if reservation.get("segment") not in segment_names:
+            errors.append("%s.segment: %r is not a segment of this office (it has: %s). Fix: name one of those."
+                          % (res_where, reservation.get("segment"), ", ".join(sorted(s for s in segment_names if s))))
+        mac = reservation.get("mac")
+        mac_text = mac.lower() if isinstance(mac, str) else None
+        if mac_text is None or not MAC_RE.match(mac_text):
+            errors.append("%s.mac: %r is not a MAC address like 02:00:00:00:10:01 (quote it in YAML)."
+                          % (res_where, mac))
+        elif int(mac_text[:2], 16) & 1:
+            errors.append("%s.mac: %s is a multicast address; a device's MAC has an even first octet."
+                          % (res_where, mac))
+        elif mac_text in macs:
+            errors.append("%s.mac: %s is already reserved for %s. Fix: each device gets one reservation."
+                          % (res_where, mac, macs[mac_text]))
+        else:
+            macs[mac_text] = res_where
+
+
+def validate_site(site):
+    """Return ``site`` with defaults filled in, or raise SiteError listing every problem found."""
+    if not isinstance(site, dict):
+        raise SiteError(["ktc_site: must be a mapping (see inventories/<env>/group_vars/all/site.yml)."])
+    errors = []
+    if not isinstance(site.get("domain"), str) or not DOMAIN_RE.match(site["domain"]):
+        errors.append("ktc_site.domain: %r is not a DNS domain such as ktc.sumbawabaratkab.go.id."
+                      % (site.get("domain"),))
+    _validate_network_plan(site, errors)
+    uplink_mbit = _validate_uplinks(site, errors)
+    _validate_services(site, errors)
+
+    offices = site.get("offices")
+    if not isinstance(offices, list):
+        raise SiteError(errors + ["ktc_site.offices: must be a list of offices."])
+    seen_ids, macs, guaranteed_total = {}, {}, 0
+    for index, office in enumerate(offices):
+        if not isinstance(office, dict):
+            errors.append("ktc_site.offices[%d]: must be a mapping {id, name, bandwidth, segments}." % index)
+            continue
+        office_id = office.get("id")
+        where = "ktc_site.offices[%s]" % (office_id if isinstance(office_id, str) else index)
+        if not isinstance(office_id, str) or not ID_RE.match(office_id):
+            errors.append("%s.id: %r must be 2..24 of [a-z0-9-], not starting or ending with '-' (quote it if YAML "
+                          "reads it as a number or boolean)." % (where, office_id))
+        elif office_id in seen_ids:
+            errors.append("%s.id: %s is used by offices[%d] and offices[%d]; office ids must be unique. Fix: rename "
+                          "one (ids are never reused for another office)." % (where, office_id, seen_ids[office_id],
+                                                                              index))
+        else:
+            seen_ids[office_id] = index
+        if not isinstance(office.get("name"), str) or not office["name"].strip():
+            errors.append("%s.name: give the office's full name." % where)
+        if not isinstance(office.get("noc", False), bool):
+            errors.append("%s.noc: %r must be true or false." % (where, office.get("noc")))
+        guaranteed_total += _validate_bandwidth(office, where, uplink_mbit, errors)
+        segment_names = _validate_segments(office, where, errors)
+        _validate_reservations(office, where, segment_names, macs, errors)
+    if uplink_mbit is not None and guaranteed_total > uplink_mbit:
+        errors.append("ktc_site.offices: guaranteed_mbit adds up to %d Mbit/s, above the primary uplink's %d. Fix: "
+                      "lower guarantees by %d Mbit/s in total." % (guaranteed_total, uplink_mbit,
+                                                                    guaranteed_total - uplink_mbit))
+    if errors:
+        raise SiteError(errors)
+
+    normal = dict(site)
+    normal["headroom_percent"] = site.get("headroom_percent", DEFAULT_HEADROOM_PERCENT)
+    normal["services"] = site.get("services", [])
+    normal["offices"] = []
+    for office in offices:
+        office = dict(office, noc=office.get("noc", False), reservations=[
+            dict(r, mac=r["mac"].lower()) for r in office.get("reservations", [])])
+        office["segments"] = [dict(s, kind=s.get("kind", "office")) for s in office["segments"]]
+        normal["offices"].append(office)
+    return normal
+
+
+def validate_switches(site, switches):
+    """Check the switches' inventory (office, platform, port map) against the site; raise SiteError."""
+    offices = dict((office["id"], office) for office in site["offices"])
+    errors = []
+    for switch in switches:
+        where = "switch %s" % switch.get("name")
+        office = offices.get(switch.get("office"))
+        if office is None:
+            errors.append("%s: ktc_office %r is not an office of ktc_site (known: %s). Fix: set ktc_office to one of "
+                          "them or add the office to site.yml." % (where, switch.get("office"), ", ".join(sorted(offices))))
+            continue
+        if switch.get("platform") not in SWITCH_PLATFORMS:
+            errors.append("%s: ktc_switch_platform %r is not one of %s."
+                          % (where, switch.get("platform"), ", ".join(SWITCH_PLATFORMS)))
+        uplink = switch.get("uplink")
+        if not isinstance(uplink, str) or not uplink:
+            errors.append("%s: ktc_switch_uplink is missing. Fix: name the port that trunks to core." % where)
+        segment_names = set(segment["name"] for segment in office["segments"])
+        access = switch.get("access_ports") or {}
+        if not isinstance(access, dict):
+            errors.append("%s: ktc_switch_access_ports must map segment names to lists of ports." % where)
+            continue
+        port_owner = {}
+        for segment, ports in sorted(access.items()):
+            if segment not in segment_names:
+                errors.append("%s: ktc_switch_access_ports names segment %r, which office %s does not have (it has: "
+                              "%s)." % (where, segment, office["id"], ", ".join(sorted(segment_names))))
+            for port in ports if isinstance(ports, list) else [ports]:
+                if port == uplink:
+                    errors.append("%s port %s: it is the uplink trunk and cannot also be an access port of %s."
+                                  % (where, port, segment))
+                elif port in port_owner:
+                    errors.append("%s port %s: given to two segments (%s and %s); an access port carries one segment. "
+                                  "Fix: keep it under one." % (where, port, port_owner[port], segment))
+                port_owner[port] = segment
+    if errors:
+        raise SiteError(errors)
+
+
+# --------------------------------------------------------------------------------------------
+# The ledger
+# --------------------------------------------------------------------------------------------
+
+
+def empty_ledger():
+    return {"ktc_ipam_ledger_version": LEDGER_VERSION, "offices": {}}
+
+
+def load_ledger(text):
+    """Parse the ledger file's text (empty text is an empty ledger)."""
+    try:
+        data = yaml.safe_load(text) if text and text.strip() else None
+    except yaml.YAMLError as exc:
+        raise SiteError(["ledger: not valid YAML (%s). Fix: restore it from git (git checkout -- ipam.yml)."
+                         % str(exc).replace("\n", " ")])
+    if data is None:
+        return empty_ledger()
+    if not isinstance(data, dict) or not isinstance(data.get("offices", {}), dict):
+        raise SiteError(["ledger: expected a mapping with an 'offices' mapping. Fix: restore it from git."])
+    if data.get("ktc_ipam_ledger_version") != LEDGER_VERSION:
+        raise SiteError(["ledger: ktc_ipam_ledger_version is %r, this code reads version %d."
+                         % (data.get("ktc_ipam_ledger_version"), LEDGER_VERSION)])
+    data["offices"] = data.get("offices") or {}
+    return data
+
+
+def read_ledger(path):
+    """Return ``(text, ledger)`` of the ledger file at ``path``; a missing file is an empty ledger."""
+    text = ""
+    if os.path.exists(path):
+        with open(path, "rb") as handle:
+            text = handle.read().decode("utf-8")
+    return text, load_ledger(text)
+
+
+def dump_ledger(ledger):
+    """The ledger as the exact text of the file: deterministic, so an unchanged ledger is byte-identical."""
+    body = yaml.safe_dump(ledger, default_flow_style=False, sort_keys=True, width=200)
+    return LEDGER_HEADER + body
+
+
+def _entries(ledger):
+    for office_id, segments in sorted(ledger["offices"].items()):
+        for segment_name, entry in sorted((segments or {}).items()):
+            yield office_id, segment_name, entry
+
+
+def check_ledger(ledger, site):
+    """Refuse a ledger that was edited into an inconsistent state; return nothing or raise SiteError."""
+    errors = []
+    pool = IPNetwork(site["address_pool"])
+    mgmt = IPNetwork(site["management"]["prefix"])
+    vlans, prefixes = {}, []
+    for office_id, segment_name, entry in _entries(ledger):
+        where = "ledger offices.%s.%s" % (office_id, segment_name)
+        if not isinstance(entry, dict):
+            errors.append("%s: must be a mapping {vlan, prefix}. Fix: restore the ledger from git." % where)
+            continue
+        vlan, prefix = entry.get("vlan"), _network(entry.get("prefix"))
+        if not _is_int(vlan) or not 2 <= vlan <= 4094:
+            errors.append("%s.vlan: %r is not a VLAN ID." % (where, vlan))
+        elif vlan in vlans:
+            errors.append("%s.vlan: VLAN %d is also given to %s. Fix: restore the ledger from git; never edit it by "
+                          "hand." % (where, vlan, vlans[vlan]))
+        elif vlan == site["management"]["vlan"]:
+            errors.append("%s.vlan: VLAN %d is the management VLAN." % (where, vlan))
+        else:
+            vlans[vlan] = "%s/%s" % (office_id, segment_name)
+        if prefix is None or prefix.ip != prefix.network:
+            errors.append("%s.prefix: %r is not a network address. Fix: restore the ledger from git."
+                          % (where, entry.get("prefix")))
+            continue
+        if prefix not in pool:
+            errors.append("%s.prefix: %s lies outside address_pool %s. Fix: widen address_pool back, or release the "
+                          "segment." % (where, prefix, pool))
+        if prefix.cidr in mgmt.cidr or mgmt.cidr in prefix.cidr:
+            errors.append("%s.prefix: %s overlaps the management prefix %s." % (where, prefix, mgmt))
+        for name, address in sorted((entry.get("reservations") or {}).items()):
+            addr = _address(address)
+            if addr is None or addr not in prefix or addr in (prefix.network, prefix.broadcast, prefix.network + 1):
+                errors.append("%s.reservations.%s: %r is not a host address of %s." % (where, name, address, prefix))
+        prefixes.append((prefix.first, prefix.last, "%s/%s" % (office_id, segment_name), prefix))
+    prefixes.sort()
+    for (first_a, last_a, name_a, net_a), (first_b, _, name_b, net_b) in zip(prefixes, prefixes[1:]):
+        if first_b <= last_a:
+            errors.append("ledger: %s (%s) overlaps %s (%s). Fix: restore the ledger from git; never edit it by hand."
+                          % (name_a, net_a, name_b, net_b))
+    if errors:
+        raise SiteError(errors)
+
+
+# --------------------------------------------------------------------------------------------
+# Allocation
+# --------------------------------------------------------------------------------------------
+
+
+class _FreeSpace:
+    """Free address space as aligned blocks, one heap per size: lowest-address first fit in O(33 log n).
+
+    Taking the lowest block that fits fills the pool from the bottom up, which is what operators
+    expect to read in the plan; placing the largest segments first keeps the packing tight.
+    """
+
+    def __init__(self, free_set):
+        self._lists = dict((length, []) for length in range(33))
+        for cidr in free_set.iter_cidrs():
+            heapq.heappush(self._lists[cidr.prefixlen], cidr.first)
+
+    def take(self, prefixlen):
+        fitting = [(firsts[0], length) for length, firsts in self._lists.items() if length <= prefixlen and firsts]
+        if not fitting:
+            return None
+        first, length = min(fitting)
+        heapq.heappop(self._lists[length])
+        # Keep the block's lowest part; give its upper halves back as free blocks.
+        for split in range(length + 1, prefixlen + 1):
+            heapq.heappush(self._lists[split], first + 2 ** (32 - split))
+        return IPNetwork((first, prefixlen))
+
+    def describe(self):
+        blocks = [(length, len(firsts)) for length, firsts in self._lists.items() if firsts]
+        total = sum(count * 2 ** (32 - length) for length, count in blocks)
+        largest = min(length for length, _ in blocks) if blocks else None
+        return total, largest
+
+
+def _release(ledger, release, site_keys, errors):
+    offices = ledger["offices"]
+    released = []
+    for item in release:
+        office_id, _, segment_name = str(item).partition("/")
+        if office_id not in offices or (segment_name and segment_name not in offices[office_id]):
+            errors.append("release %s: not in the ledger (nothing to release). Known: office ids, or office/segment."
+                          % item)
+            continue
+        names = [segment_name] if segment_name else sorted(offices[office_id])
+        in_site = [name for name in names if (office_id, name) in site_keys]
+        if in_site:
+            errors.append("release %s: %s/%s is still in site.yml. Fix: remove it from site.yml first; release only "
+                          "frees space of removed offices and segments." % (item, office_id, in_site[0]))
+            continue
+        for name in names:
+            del offices[office_id][name]
+            released.append("%s/%s" % (office_id, name))
+        if not offices[office_id]:
+            del offices[office_id]
+    return released
+
+
+def _place_reservations(office, entry_by_segment, report):
+    """Give each reservation a stable address from the top of its segment; drop reservations no longer listed."""
+    wanted = dict((r["name"], r["segment"]) for r in office.get("reservations", []))
+    for segment_name, entry in entry_by_segment.items():
+        current = entry.get("reservations") or {}
+        kept = dict((name, addr) for name, addr in current.items() if wanted.get(name) == segment_name)
+        for name in sorted(set(current) - set(kept)):
+            report["reservations_dropped"].append("%s/%s/%s" % (office["id"], segment_name, name))
+        new = sorted(name for name, seg in wanted.items() if seg == segment_name and name not in kept)
+        if new:
+            prefix = IPNetwork(entry["prefix"])
+            taken = set(kept.values())
+            candidate = prefix.broadcast - 1
+            for name in new:
+                while str(candidate) in taken:
+                    candidate -= 1
+                if candidate <= prefix.network + 1:
+                    raise SiteError(["ktc_site.offices[%s].reservations[%s]: segment %s (%s) has no free address left. "
+                                     "Fix: remove reservations or use a bigger segment." % (office["id"], name,
+                                                                                            segment_name, prefix)])
+                kept[name] = str(candidate)
+                taken.add(str(candidate))
+                report["reservations_added"].append("%s/%s/%s %s" % (office["id"], segment_name, name, candidate))
+        if kept:
+            entry["reservations"] = kept
+        else:
+            entry.pop("reservations", None)
+
+
+def allocate(site, ledger, release=()):
+    """Allocate VLANs, prefixes and reserved addresses for everything in ``site`` missing from ``ledger``.
+
+    ``site`` must come from validate_site(); ``ledger`` is not modified. Returns ``(new_ledger, report)``.
+    Entries already in the ledger never move; entries of removed offices stay until released; new
+    segments are placed largest first, then by office id and name, so the result does not depend on
+    the order of site.yml.
+    """
+    new = {"ktc_ipam_ledger_version": LEDGER_VERSION,
+           "offices": dict((office_id, dict((name, dict(entry)) for name, entry in (segments or {}).items()))
+                           for office_id, segments in ledger["offices"].items())}
+    report = {"allocated": [], "released": [], "reservations_added": [], "reservations_dropped": []}
+    errors = []
+    site_keys = set((office["id"], segment["name"]) for office in site["offices"] for segment in office["segments"])
+    report["released"] = _release(new, release, site_keys, errors)
+    if errors:
+        raise SiteError(errors)
+    check_ledger(new, site)
+
+    headroom = site["headroom_percent"]
+    pool = IPNetwork(site["address_pool"])
+    mgmt = IPNetwork(site["management"]["prefix"])
+    used_vlans = set([site["management"]["vlan"]])
+    used = IPSet([mgmt.cidr])
+    for office_id, segment_name, entry in _entries(new):
+        used_vlans.add(entry["vlan"])
+        used.add(entry["prefix"])
+
+    wanted = []
+    for office in site["offices"]:
+        for segment in office["segments"]:
+            entry = new["offices"].get(office["id"], {}).get(segment["name"])
+            if entry is None:
+                wanted.append((prefixlen_for(segment["hosts"], headroom), office["id"], segment["name"],
+                               segment["hosts"]))
+            elif host_capacity(IPNetwork(entry["prefix"]).prefixlen) < segment["hosts"]:
+                errors.append("ktc_site.offices[%s].segments[%s].hosts: %d no longer fits its allocated prefix %s "
+                              "(%d hosts at most), and allocated prefixes never move. Fix: lower hosts, or add a "
+                              "second segment for the extra devices." % (office["id"], segment["name"],
+                                                                         segment["hosts"], entry["prefix"],
+                                                                         host_capacity(IPNetwork(entry["prefix"])
+                                                                                       .prefixlen)))
+    if errors:
+        raise SiteError(errors)
+
+    free = _FreeSpace(IPSet([pool.cidr]) - used)
+    vlan_first, vlan_last = site["vlan_pool"]["first"], site["vlan_pool"]["last"]
+    next_vlan = vlan_first
+    for prefixlen, office_id, segment_name, hosts in sorted(wanted):
+        where = "ktc_site.offices[%s].segments[%s]" % (office_id, segment_name)
+        while next_vlan in used_vlans:
+            next_vlan += 1
+        if next_vlan > vlan_last:
+            kept = len([1 for key in _entries(new) if (key[0], key[1]) not in site_keys])
+            raise SiteError(["%s: VLAN pool %d..%d is exhausted (%d segments in the ledger, %d of them of removed "
+                             "offices). Fix: release removed offices (playbooks/release.yml) or widen vlan_pool."
+                             % (where, vlan_first, vlan_last, sum(1 for _ in _entries(new)), kept)])
+        prefix = free.take(prefixlen)
+        if prefix is None:
+            total, largest = free.describe()
+            raise SiteError(["%s: %d hosts need a /%d, but address_pool %s has %d free addresses left, the largest "
+                             "free block being %s. Fix: lower hosts, release removed offices, or widen "
+                             "address_pool." % (where, hosts, prefixlen, pool, total,
+                                                "/%d" % largest if largest is not None else "none")])
+        used_vlans.add(next_vlan)
+        new["offices"].setdefault(office_id, {})[segment_name] = {"vlan": next_vlan, "prefix": str(prefix)}
+        report["allocated"].append("%s/%s vlan %d %s" % (office_id, segment_name, next_vlan, prefix))
+
+    for office in site["offices"]:
+        segments = new["offices"][office["id"]]
+        _place_reservations(office, dict((s["name"], segments[s["name"]]) for s in office["segments"]), report)
+    return new, report
+
+
+def plan(site, ledger, release=()):
+    """Validate the site, then allocate; return ``(normalised_site, new_ledger, report)``."""
+    site = validate_site(site)
+    new_ledger, report = allocate(site, ledger, release)
+    return site, new_ledger, report
+
+
+# --------------------------------------------------------------------------------------------
+# Facts derived from the ledger (what the roles' templates read)
+# --------------------------------------------------------------------------------------------
+
+
+def reverse_zones(prefix):
+    """The in-addr.arpa zones that hold the PTR records of ``prefix`` (octet boundaries)."""
+    net = IPNetwork(prefix)
+    octets = max(1, min(3, (net.prefixlen + 7) // 8))
+    zone_len = octets * 8
+    if net.prefixlen >= zone_len:
+        supernets = [net.supernet(zone_len)[0] if net.prefixlen > zone_len else net]
+    else:
+        supernets = list(net.subnet(zone_len))
+    zones = []
+    for supernet in supernets:
+        parts = str(supernet.network).split(".")[:octets]
+        zones.append(".".join(reversed(parts)) + ".in-addr.arpa")
+    return zones
+
+
+def dhcp_pools(prefix, excluded=()):
+    """Address ranges a DHCP server may hand out: hosts minus the gateway and every excluded address."""
+    net = IPNetwork(prefix)
+    hosts = IPSet([net.cidr]) - IPSet([str(net.network), str(net.broadcast), str(net.network + 1)])
+    hosts -= IPSet(list(excluded))
+    return [{"start": str(IPAddress(r.first)), "end": str(IPAddress(r.last))} for r in hosts.iter_ipranges()]
+
+
+def segment_facts(site, ledger):
+    """One dict per segment of ``site``, in site order, with everything the roles need (from the ledger)."""
+    facts, missing = [], []
+    domain = site["domain"]
+    for office in site["offices"]:
+        entries = ledger["offices"].get(office["id"], {})
+        for segment in office["segments"]:
+            entry = entries.get(segment["name"])
+            if entry is None:
+                missing.append("%s/%s" % (office["id"], segment["name"]))
+                continue
+            net = IPNetwork(entry["prefix"])
+            reserved = entry.get("reservations") or {}
+            fqdn = "%s.%s.%s" % (segment["name"], office["id"], domain)
+            facts.append({
+                "office": office["id"],
+                "office_name": office["name"],
+                "noc": office.get("noc", False),
+                "segment": segment["name"],
+                "kind": segment.get("kind", "office"),
+                "hosts": segment["hosts"],
+                "vlan": entry["vlan"],
+                "interface": "vlan%d" % entry["vlan"],
+                "prefix": str(net.cidr),
+                "network": str(net.network),
+                "prefixlen": net.prefixlen,
+                "netmask": str(net.netmask),
+                "broadcast": str(net.broadcast),
+                "gateway": str(net.network + 1),
+                "gateway_cidr": "%s/%d" % (net.network + 1, net.prefixlen),
+                "dhcp_pools": dhcp_pools(net, reserved.values()),
+                "reverse_zones": reverse_zones(net),
+                "fqdn": fqdn,
+                "gateway_fqdn": "gw.%s" % fqdn,
+                "reservations": [
+                    {"name": r["name"], "mac": r["mac"].lower(), "address": reserved[r["name"]],
+                     "fqdn": "%s.%s.%s" % (r["name"], office["id"], domain)}
+                    for r in office.get("reservations", []) if r["segment"] == segment["name"] and r["name"] in reserved
+                ],
+            })
+            missing.extend("%s/%s/%s" % (office["id"], segment["name"], r["name"])
+                           for r in office.get("reservations", [])
+                           if r["segment"] == segment["name"] and r["name"] not in reserved)
+    if missing:
+        raise SiteError(["segments not in the ledger yet: %s. Fix: run playbooks/allocate.yml (or site.yml) first."
+                         % ", ".join(missing)])
+    return facts

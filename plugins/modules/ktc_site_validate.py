@@ -1,0 +1,134 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, Diskominfo Kabupaten Sumbawa Barat
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+module: ktc_site_validate
+short_description: Refuse a KTC site model, switch inventory or ledger that cannot be built, before any device is touched
+version_added: "1.0.0"
+description:
+  - Checks the site model (C(ktc_site)) against its contract, the access switches' inventory (office, platform,
+    port map) against the site model, and the allocation ledger for hand edits that made it inconsistent.
+  - Then allocates in memory, without writing anything, so that a segment that cannot fit in what is left of
+    C(address_pool), or an exhausted C(vlan_pool), is refused here too.
+  - Every problem is reported at once, one line each, naming the office, segment, switch or field and what to do.
+  - Never changes anything; C(changed) is always false.
+options:
+  site:
+    description: The site model, the value of C(ktc_site).
+    type: dict
+    required: true
+  ledger_path:
+    description: Path of the allocation ledger. A missing file is an empty ledger.
+    type: path
+    required: true
+  switches:
+    description:
+      - The access switches of the inventory, one entry per host of group C(access_switches).
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      name:
+        description: Inventory hostname of the switch.
+        type: str
+        required: true
+      office:
+        description: The office id the switch serves (host variable C(ktc_office)).
+        type: str
+      platform:
+        description: C(linux_bridge) or C(cisco_ios) (host variable C(ktc_switch_platform)).
+        type: str
+      uplink:
+        description: The port that trunks to core (host variable C(ktc_switch_uplink)).
+        type: str
+      access_ports:
+        description: Segment name to list of access ports (host variable C(ktc_switch_access_ports)).
+        type: dict
+author:
+  - Diskominfo KSB network team
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: none
+seealso:
+  - module: ktc_ipam_allocate
+"""
+
+EXAMPLES = r"""
+- name: Validate the site model, the switches and the ledger
+  ktc_site_validate:
+    site: "{{ ktc_site }}"
+    ledger_path: "{{ inventory_dir }}/ipam.yml"
+    switches:
+      - {name: sw-dukcapil, office: dukcapil, platform: linux_bridge, uplink: eth1,
+         access_ports: {staff: [eth2], wifi: [eth3]}}
+"""
+
+RETURN = r"""
+offices:
+  description: Number of offices in the site model.
+  returned: success
+  type: int
+  sample: 3
+segments:
+  description: Number of segments in the site model.
+  returned: success
+  type: int
+  sample: 4
+pending:
+  description: Segments that the next allocation would add to the ledger.
+  returned: success
+  type: list
+  elements: str
+  sample: ["bkpsdm/staff vlan 103 10.40.2.0/26"]
+errors:
+  description: On failure, one line per problem.
+  returned: failure
+  type: list
+  elements: str
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.common.text.converters import to_native
+from ansible.module_utils.ktc_ipam import SiteError, plan, read_ledger, validate_switches
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            site=dict(type="dict", required=True),
+            ledger_path=dict(type="path", required=True),
+            switches=dict(type="list", elements="dict", default=[], options=dict(
+                name=dict(type="str", required=True),
+                office=dict(type="str"),
+                platform=dict(type="str"),
+                uplink=dict(type="str"),
+                access_ports=dict(type="dict"),
+            )),
+        ),
+        supports_check_mode=True,
+    )
+    path = module.params["ledger_path"]
+    try:
+        site, _ledger, report = plan(module.params["site"], read_ledger(path)[1])
+        validate_switches(site, module.params["switches"])
+    except SiteError as exc:
+        module.fail_json(msg="The site model was refused; nothing was changed:\n- " + "\n- ".join(exc.errors),
+                         errors=exc.errors)
+    except (IOError, OSError, UnicodeError) as exc:
+        module.fail_json(msg="Cannot read the ledger %s: %s" % (path, to_native(exc)))
+    module.exit_json(changed=False, offices=len(site["offices"]),
+                     segments=sum(len(office["segments"]) for office in site["offices"]),
+                     pending=report["allocated"])
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Set up everything the project needs on a fresh Debian 12 machine: Debian packages and the venv.
+# Idempotent and fast on a second run: each step is skipped when its stamp matches its inputs.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+VENV=$ROOT/.venv
+PYTHON=${KTC_PYTHON:-python3}
+# Debian packages the tests and the lab need (more are added as the lab grows).
+APT_PACKAGES=(git make)
+
+stamp_ok() { [ -f "$1" ] && [ "$(cat "$1")" = "$2" ]; }
+
+apt_key="${APT_PACKAGES[*]}"
+if ! stamp_ok "$ROOT/.setup-apt.stamp" "$apt_key"; then
+  missing=()
+  for pkg in "${APT_PACKAGES[@]}"; do dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'ok installed' || missing+=("$pkg"); done
+  if [ ${#missing[@]} -gt 0 ]; then
+    echo "setup: installing Debian packages: ${missing[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  fi
+  echo "$apt_key" > "$ROOT/.setup-apt.stamp"
+fi
+
+req_key=$(sha256sum requirements.txt | cut -d' ' -f1)
+if ! stamp_ok "$VENV/.requirements.stamp" "$req_key"; then
+  echo "setup: building the venv in $VENV"
+  [ -x "$VENV/bin/python" ] || "$PYTHON" -m venv "$VENV"
+  "$VENV/bin/python" -m pip install -q --upgrade pip
+  "$VENV/bin/python" -m pip install -q -r requirements.txt
+  echo "$req_key" > "$VENV/.requirements.stamp"
+fi
+echo "setup: ready ($("$VENV/bin/ansible" --version | head -1), $("$VENV/bin/python" --version))"

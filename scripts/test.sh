@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Every test of the project, each stage timed. Expects scripts/setup.sh to have run (make test does).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH=$PWD/.venv/bin:$PATH ANSIBLE_CONFIG=$PWD/ansible.cfg
+
+stage() {
+  local name=$1; shift
+  local start=$SECONDS
+  echo "=== stage $name: $*"
+  "$@"
+  echo "=== stage $name: done in $((SECONDS - start)) s"
+}
+
+stage yamllint yamllint --strict .
+stage ansible-lint ansible-lint --profile production
+stage ansible-doc scripts/check-docs.sh
+stage pytest pytest -q tests/unit tests/playbooks

@@ -1,0 +1,237 @@
+"""Unit tests of the allocation core: every refusal the site-model contract lists, and the allocator's rules."""
+
+import copy
+import os
+
+import pytest
+import yaml
+
+import ktc_ipam
+from ktc_ipam import SiteError
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))))
+
+
+def lab_site():
+    with open(os.path.join(REPO, "inventories", "lab", "group_vars", "all", "site.yml")) as handle:
+        return yaml.safe_load(handle)["ktc_site"]
+
+
+def office(site, office_id):
+    return next(o for o in site["offices"] if o["id"] == office_id)
+
+
+def refusal(site, ledger=None, release=()):
+    with pytest.raises(SiteError) as caught:
+        ktc_ipam.plan(site, ledger or ktc_ipam.empty_ledger(), release)
+    return "\n".join(caught.value.errors)
+
+
+def mutate(change):
+    site = lab_site()
+    change(site)
+    return site
+
+
+# Each refusal of the contract: (what the operator did, the mutation, words the message must hold).
+REFUSALS = [
+    ("duplicate office id", lambda s: s["offices"].append(copy.deepcopy(s["offices"][1])),
+     ["offices[bkpsdm].id", "must be unique"]),
+    ("duplicate segment name", lambda s: office(s, "bkpsdm")["segments"].append({"name": "staff", "hosts": 3}),
+     ["offices[bkpsdm].segments[staff].name", "two segments named staff"]),
+    ("id with bad characters", lambda s: office(s, "bkpsdm").update(id="BKPSDM_1"),
+     ["offices[BKPSDM_1].id", "[a-z0-9-]"]),
+    ("id too long", lambda s: office(s, "bkpsdm").update(id="b" * 25), ["offices[" + "b" * 25 + "].id", "2..24"]),
+    ("hosts zero", lambda s: office(s, "bkpsdm")["segments"][0].update(hosts=0),
+     ["offices[bkpsdm].segments[staff].hosts", "above 0"]),
+    ("hosts negative", lambda s: office(s, "bkpsdm")["segments"][0].update(hosts=-3),
+     ["offices[bkpsdm].segments[staff].hosts", "got -3"]),
+    ("hosts not an integer", lambda s: office(s, "bkpsdm")["segments"][0].update(hosts="40"),
+     ["offices[bkpsdm].segments[staff].hosts", "whole number"]),
+    ("hosts a boolean", lambda s: office(s, "bkpsdm")["segments"][0].update(hosts=True),
+     ["offices[bkpsdm].segments[staff].hosts"]),
+    ("hosts a float", lambda s: office(s, "bkpsdm")["segments"][0].update(hosts=4.5),
+     ["offices[bkpsdm].segments[staff].hosts"]),
+    ("unknown kind", lambda s: office(s, "bkpsdm")["segments"][0].update(kind="vip"),
+     ["offices[bkpsdm].segments[staff].kind", "office, guest, event"]),
+    ("segment that cannot fit", lambda s: office(s, "bkpsdm")["segments"].append({"name": "big", "hosts": 50000}),
+     ["offices[bkpsdm].segments[big]", "address_pool 10.40.0.0/16 has", "free addresses left", "Fix"]),
+    ("public address_pool", lambda s: s.update(address_pool="8.8.0.0/16"), ["ktc_site.address_pool", "not private"]),
+    ("address_pool not a network address", lambda s: s.update(address_pool="10.40.0.1/16"),
+     ["ktc_site.address_pool", "not a network address", "10.40.0.0/16"]),
+    ("address_pool not a prefix", lambda s: s.update(address_pool="ten-forty"), ["ktc_site.address_pool"]),
+    ("address_pool overlapping management", lambda s: s.update(address_pool="10.40.255.0/25"),
+     ["ktc_site.address_pool", "overlaps management"]),
+    ("guaranteed above ceiling", lambda s: office(s, "bkpsdm")["bandwidth"].update(guaranteed_mbit=21, ceiling_mbit=20),
+     ["offices[bkpsdm].bandwidth", "guaranteed_mbit 21 is above ceiling_mbit 20"]),
+    ("guarantees above the uplink", lambda s: [o["bandwidth"].update(guaranteed_mbit=8) for o in s["offices"]],
+     ["guaranteed_mbit adds up to 24", "primary uplink's 20", "by 4"]),
+    ("ceiling above the uplink", lambda s: office(s, "bkpsdm")["bandwidth"].update(ceiling_mbit=30),
+     ["offices[bkpsdm].bandwidth.ceiling_mbit", "above the primary uplink"]),
+    ("reservation for an unknown segment",
+     lambda s: office(s, "diskominfo")["reservations"][0].update(segment="lab"),
+     ["offices[diskominfo].reservations[printer-lt2].segment", "'lab' is not a segment"]),
+    ("malformed MAC", lambda s: office(s, "diskominfo")["reservations"][0].update(mac="02:00:00:00:10"),
+     ["offices[diskominfo].reservations[printer-lt2].mac", "not a MAC address"]),
+    ("multicast MAC", lambda s: office(s, "diskominfo")["reservations"][0].update(mac="01:00:5e:00:00:01"),
+     ["reservations[printer-lt2].mac", "multicast"]),
+    ("duplicate MAC", lambda s: office(s, "dukcapil").update(reservations=[
+        {"name": "absensi", "segment": "staff", "mac": "02:00:00:00:10:01"}]),
+     ["offices[dukcapil].reservations[absensi].mac", "already reserved for", "printer-lt2"]),
+    ("bad domain", lambda s: s.update(domain="not a domain"), ["ktc_site.domain"]),
+    ("no segments", lambda s: office(s, "bkpsdm").update(segments=[]), ["offices[bkpsdm].segments"]),
+    ("bad service port", lambda s: s["services"][0].update(ports=["tcp/99999"]), ["services[simpeg].ports"]),
+]
+
+
+@pytest.mark.parametrize("change, expected", [r[1:] for r in REFUSALS], ids=[r[0] for r in REFUSALS])
+def test_refusal_names_the_field_and_the_fix(change, expected):
+    message = refusal(mutate(change))
+    for words in expected:
+        assert words in message
+
+
+def test_vlan_pool_exhausted_says_how_many_are_kept_for_removed_offices():
+    site = mutate(lambda s: s.update(vlan_pool={"first": 100, "last": 102}))
+    message = refusal(site)
+    assert "VLAN pool 100..102 is exhausted" in message
+    assert "widen vlan_pool" in message
+
+
+def test_every_problem_is_reported_at_once():
+    site = lab_site()
+    office(site, "bkpsdm")["segments"][0]["hosts"] = 0
+    office(site, "dukcapil")["id"] = "Dukcapil"
+    assert len(refusal(site).splitlines()) >= 2
+
+
+def hand_edited(edit):
+    site = lab_site()
+    _, ledger, _ = ktc_ipam.plan(site, ktc_ipam.empty_ledger())
+    edit(ledger["offices"])
+    return refusal(site, ledger)
+
+
+def test_hand_edited_ledger_with_duplicate_vlan_is_refused():
+    message = hand_edited(lambda o: o["bkpsdm"]["staff"].update(vlan=o["dukcapil"]["wifi"]["vlan"]))
+    assert "ledger offices.dukcapil.wifi.vlan" in message or "ledger offices.bkpsdm.staff.vlan" in message
+    assert "also given to" in message and "restore the ledger from git" in message
+
+
+def test_hand_edited_ledger_with_overlap_is_refused():
+    message = hand_edited(lambda o: o["bkpsdm"]["staff"].update(prefix=o["dukcapil"]["wifi"]["prefix"]))
+    assert "overlaps" in message and "bkpsdm/staff" in message and "dukcapil/wifi" in message
+
+
+def test_hand_edited_ledger_with_a_bad_prefix_is_refused():
+    message = hand_edited(lambda o: o["bkpsdm"]["staff"].update(prefix="10.40.2.5/26"))
+    assert "ledger offices.bkpsdm.staff.prefix" in message and "not a network address" in message
+
+
+def test_hand_edited_ledger_on_the_management_prefix_is_refused():
+    message = hand_edited(lambda o: o["bkpsdm"]["staff"].update(prefix="10.40.255.0/26"))
+    assert "overlaps the management prefix" in message
+
+
+def test_unreadable_ledger_is_refused():
+    with pytest.raises(SiteError) as caught:
+        ktc_ipam.load_ledger("offices: [unclosed")
+    assert "not valid YAML" in caught.value.errors[0]
+
+
+def test_segment_grown_beyond_its_prefix_is_refused_not_moved():
+    site = lab_site()
+    _, ledger, _ = ktc_ipam.plan(site, ktc_ipam.empty_ledger())
+    office(site, "bkpsdm")["segments"][0]["hosts"] = 100
+    message = refusal(site, ledger)
+    assert "offices[bkpsdm].segments[staff].hosts: 100 no longer fits" in message
+    assert "never move" in message
+
+
+def test_switch_naming_an_unknown_office_is_refused():
+    site = ktc_ipam.validate_site(lab_site())
+    with pytest.raises(SiteError) as caught:
+        ktc_ipam.validate_switches(site, [{"name": "sw-x", "office": "dispar", "platform": "linux_bridge",
+                                           "uplink": "eth1", "access_ports": {}}])
+    assert "switch sw-x: ktc_office 'dispar' is not an office" in caught.value.errors[0]
+
+
+@pytest.mark.parametrize("ports, expected", [
+    ({"lab": ["swp1"]}, "names segment 'lab', which office bkpsdm does not have"),
+    ({"staff": ["swp1", "eth1"]}, "port eth1: it is the uplink trunk"),
+])
+def test_switch_port_map_is_checked(ports, expected):
+    site = ktc_ipam.validate_site(lab_site())
+    with pytest.raises(SiteError) as caught:
+        ktc_ipam.validate_switches(site, [{"name": "sw-bkpsdm", "office": "bkpsdm", "platform": "linux_bridge",
+                                           "uplink": "eth1", "access_ports": ports}])
+    assert expected in "\n".join(caught.value.errors)
+
+
+def test_port_on_two_segments_is_refused_naming_switch_and_port():
+    site = ktc_ipam.validate_site(lab_site())
+    with pytest.raises(SiteError) as caught:
+        ktc_ipam.validate_switches(site, [{"name": "sw-dukcapil", "office": "dukcapil", "platform": "cisco_ios",
+                                           "uplink": "Gi0/1", "access_ports": {"staff": ["Gi0/2"],
+                                                                               "wifi": ["Gi0/2"]}}])
+    assert "switch sw-dukcapil port Gi0/2: given to two segments (staff and wifi)" in caught.value.errors[0]
+
+
+def test_lab_allocation_is_sized_aligned_and_from_the_bottom_of_the_pool():
+    site, ledger, report = ktc_ipam.plan(lab_site(), ktc_ipam.empty_ledger())
+    entries = ledger["offices"]
+    # 120 hosts + 25 % headroom + 3 = 153 addresses: a /24; 40 hosts -> 53: a /26.
+    assert entries["dukcapil"]["wifi"] == {"vlan": 100, "prefix": "10.40.0.0/24"}
+    assert entries["bkpsdm"]["staff"]["prefix"].endswith("/26")
+    assert len(report["allocated"]) == 4
+    assert entries["diskominfo"]["staff"]["reservations"] == {"printer-lt2": "10.40.1.126"}
+
+
+def test_prefix_sizing_rule():
+    assert ktc_ipam.prefixlen_for(1) == 29
+    assert ktc_ipam.prefixlen_for(40) == 26
+    assert ktc_ipam.prefixlen_for(120) == 24
+    assert ktc_ipam.prefixlen_for(200, headroom_percent=0) == 24
+    assert ktc_ipam.prefixlen_for(253, headroom_percent=0) == 24
+    assert ktc_ipam.prefixlen_for(254, headroom_percent=0) == 23
+
+
+def test_segment_facts_give_what_the_roles_need():
+    site, ledger, _ = ktc_ipam.plan(lab_site(), ktc_ipam.empty_ledger())
+    facts = {(f["office"], f["segment"]): f for f in ktc_ipam.segment_facts(site, ledger)}
+    staff = facts[("diskominfo", "staff")]
+    assert staff["gateway"] == "10.40.1.1" and staff["gateway_cidr"] == "10.40.1.1/25"
+    assert staff["interface"] == "vlan101" and staff["noc"] is True
+    assert staff["dhcp_pools"] == [{"start": "10.40.1.2", "end": "10.40.1.125"}]
+    assert staff["reservations"][0]["address"] == "10.40.1.126"
+    assert staff["reverse_zones"] == ["1.40.10.in-addr.arpa"]
+    assert facts[("dukcapil", "wifi")]["kind"] == "guest"
+
+
+def test_segment_facts_refuse_segments_not_yet_allocated():
+    site = ktc_ipam.validate_site(lab_site())
+    with pytest.raises(SiteError) as caught:
+        ktc_ipam.segment_facts(site, ktc_ipam.empty_ledger())
+    assert "not in the ledger yet" in caught.value.errors[0]
+
+
+@pytest.mark.parametrize("prefix, zones", [
+    ("10.40.1.128/25", ["1.40.10.in-addr.arpa"]),
+    ("10.40.4.0/22", ["4.40.10.in-addr.arpa", "5.40.10.in-addr.arpa", "6.40.10.in-addr.arpa",
+                      "7.40.10.in-addr.arpa"]),
+    ("10.40.0.0/16", ["40.10.in-addr.arpa"]),
+])
+def test_reverse_zones(prefix, zones):
+    assert ktc_ipam.reverse_zones(prefix) == zones
+
+
+def test_committed_ledgers_match_their_site_models():
+    """The ledgers in git are what the allocator makes of the site models: a rerun changes nothing."""
+    for env in ("lab", "production"):
+        inventory = os.path.join(REPO, "inventories", env)
+        with open(os.path.join(inventory, "group_vars", "all", "site.yml")) as handle:
+            site = yaml.safe_load(handle)["ktc_site"]
+        text, ledger = ktc_ipam.read_ledger(os.path.join(inventory, "ipam.yml"))
+        _, new_ledger, report = ktc_ipam.plan(site, ledger)
+        assert report["allocated"] == [], env
+        assert ktc_ipam.dump_ledger(new_ledger) == text, env
