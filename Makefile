@@ -3,16 +3,34 @@ SHELL := /bin/bash
 VENV := .venv
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
+LAB := $(VENV)/bin/python scripts/lab/lab.py
 
-.PHONY: setup lab plan test lint unit bench
+.PHONY: setup lab lab-up converge verify lab-down plan test lint unit molecule bench
 
 setup:
-	scripts/setup.sh
+	@scripts/setup.sh
 
-# The main job on the lab: validate, allocate, print the plan (converges the lab once it exists).
-lab: setup
+# The main job on the lab: bring up the virtual KTC, converge it with playbooks/site.yml, say where to look.
+lab: setup lab-up converge
+	@echo "The virtual KTC is up and converged."
+	@echo "  log in:    ssh -F .lab/ssh/config core    (or sw-diskominfo, sw-bkpsdm, sw-dukcapil)"
+	@echo "  a client:  ssh -F .lab/ssh/config sw-dukcapil ip netns exec c-swp2 bash"
+	@echo "  the plan:  inventories/lab/ipam.yml; VM consoles: .lab/run/*.console"
+	@echo "  check it:  make verify;   stop it: make lab-down"
+
+lab-up: setup
+	$(LAB) up
+
+converge: setup
 	ansible-playbook -i inventories/lab playbooks/site.yml
 
+verify: setup
+	pytest -p no:cacheprovider tests/integration
+
+lab-down:
+	$(LAB) down
+
+# Preview what a converge would change, without changing anything.
 plan: setup
 	ansible-playbook -i inventories/lab playbooks/site.yml --check --diff
 
@@ -25,6 +43,9 @@ lint: setup
 
 unit: setup
 	pytest tests/unit tests/playbooks
+
+molecule: setup
+	cd . && molecule test -s ktc
 
 bench: setup
 	python tests/bench/bench_allocate.py

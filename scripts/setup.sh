@@ -6,8 +6,10 @@ cd "$(dirname "$0")/.."
 ROOT=$PWD
 VENV=$ROOT/.venv
 PYTHON=${KTC_PYTHON:-python3}
-# Debian packages the tests and the lab need (more are added as the lab grows).
-APT_PACKAGES=(git make)
+# Debian packages the tests and the lab need: qemu (software emulation) for the lab VMs, debootstrap
+# and e2fsprogs to build their image, dnsmasq-base for the lab's isp DNS, ssh for the controller.
+APT_PACKAGES=(git make qemu-system-x86 qemu-utils debootstrap e2fsprogs dnsmasq-base openssh-client iproute2
+  iputils-ping)
 
 stamp_ok() { [ -f "$1" ] && [ "$(cat "$1")" = "$2" ]; }
 

@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# Build the lab's Debian bookworm VM image from Debian's packages (debootstrap, no loop mounts):
+# base.qcow2 + the kernel and initrd that debootstrap installed + the lab's SSH key.
+# Cached in $KTC_LAB_CACHE (default ~/.cache/ktc-lab) under a hash of this script: a second call
+# with the same script returns at once; a changed package list builds a new image.
+set -euo pipefail
+HERE=$(cd "$(dirname "$0")" && pwd)
+CACHE=${KTC_LAB_CACHE:-$HOME/.cache/ktc-lab}
+KEY=$(sha256sum "$0" | cut -c1-12)
+OUT=$CACHE/image-$KEY
+# What the lab VMs run: the production design's daemons plus the tools the tests use from clients.
+PACKAGES=(
+  linux-image-amd64 initramfs-tools kmod udev systemd-sysv dbus
+  openssh-server python3 sudo iproute2 nftables procps less
+  kea-dhcp4-server unbound dns-root-data bind9-dnsutils isc-dhcp-client
+  iputils-ping curl iperf3 tcpdump socat ethtool
+)
+
+if [ -f "$OUT/ready" ]; then
+  echo "$OUT"
+  exit 0
+fi
+mkdir -p "$CACHE"
+WORK=$(mktemp -d "$CACHE/build.XXXXXX")
+trap 'rm -rf "$WORK"' EXIT
+ROOTFS=$WORK/rootfs
+start=$SECONDS
+
+echo "lab image: debootstrap bookworm into $ROOTFS" >&2
+debootstrap --variant=minbase --include="$(IFS=,; echo "${PACKAGES[*]}")" bookworm "$ROOTFS" \
+  "${KTC_DEBIAN_MIRROR:-http://deb.debian.org/debian}" > "$WORK/debootstrap.log" 2>&1 \
+  || { tail -30 "$WORK/debootstrap.log" >&2; exit 1; }
+echo "lab image: debootstrap done in $((SECONDS - start)) s" >&2
+
+ssh-keygen -q -t ed25519 -N '' -C ktc-lab -f "$WORK/id_ed25519"
+install -d -m 700 "$ROOTFS/root/.ssh"
+install -m 600 "$WORK/id_ed25519.pub" "$ROOTFS/root/.ssh/authorized_keys"
+
+cp -a "$HERE/image-files/." "$ROOTFS/"
+cat > "$ROOTFS/etc/fstab" <<'FSTAB'
+/dev/vda / ext4 rw,noatime 0 1
+FSTAB
+: > "$ROOTFS/etc/machine-id"
+echo ktc-lab > "$ROOTFS/etc/hostname"
+cat > "$ROOTFS/etc/initramfs-tools/conf.d/ktc-lab" <<'INITRAMFS'
+MODULES=list
+COMPRESS=gzip
+INITRAMFS
+printf '%s\n' virtio_pci virtio_blk ext4 crc32c_generic > "$ROOTFS/etc/initramfs-tools/modules"
+
+chroot "$ROOTFS" /bin/sh -e <<'CHROOT'
+update-initramfs -u -k all > /dev/null
+systemctl enable systemd-networkd ssh > /dev/null 2>&1
+# The roles decide what runs; the lab starts with the daemons stopped and nothing timed.
+systemctl disable kea-dhcp4-server unbound nftables apt-daily.timer apt-daily-upgrade.timer \
+  e2scrub_all.timer fstrim.timer > /dev/null 2>&1 || true
+systemctl mask systemd-networkd-wait-online.service > /dev/null 2>&1
+passwd -d root > /dev/null
+apt-get clean
+rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin
+CHROOT
+
+mkdir -p "$WORK/out"
+cp "$ROOTFS"/boot/vmlinuz-* "$WORK/out/vmlinuz"
+cp "$ROOTFS"/boot/initrd.img-* "$WORK/out/initrd.img"
+mkfs.ext4 -q -F -L ktc-root -d "$ROOTFS" "$WORK/base.raw" 2G
+qemu-img convert -O qcow2 "$WORK/base.raw" "$WORK/out/base.qcow2"
+cp "$WORK/id_ed25519" "$WORK/id_ed25519.pub" "$WORK/out/"
+rm -rf "$OUT" && mv "$WORK/out" "$OUT" && touch "$OUT/ready"
+echo "lab image: built $OUT in $((SECONDS - start)) s" >&2
+echo "$OUT"

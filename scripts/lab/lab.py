@@ -1,0 +1,336 @@
+#!/usr/bin/env python3
+"""The virtual KTC: qemu VMs with Debian's own kernel, built from the repository's lab inventory.
+
+    lab.py up       build the image if needed, start every VM and the isp, wait for SSH, attach clients
+    lab.py down     stop everything the lab started, by the process ids it recorded (also after a failure)
+    lab.py status   list the lab's processes
+    lab.py ssh VM [command...]
+
+Topology (all read from inventories/lab):
+- isp: a network namespace on the host, ``ktc-isp``, joined to core by one tap device per uplink of
+  ktc_site.uplinks; it holds the "internet": a web server and an authoritative DNS server (dnsmasq).
+- core (group core_routers): eth0 management (qemu user-mode networking, SSH forwarded from
+  127.0.0.1:ansible_port), then one NIC per uplink (ktc_uplink_ports), then the trunks to the switches
+  (each switch's ktc_core_port) over qemu socket links, which carry 802.1Q-tagged frames.
+- access switches (group access_switches): eth0 management, ktc_switch_uplink trunked to core, and one
+  client network namespace per access port (veth ``swpN`` on the switch, ``eth0`` in namespace ``c-swpN``).
+"""
+
+import argparse
+import hashlib
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import yaml
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+INVENTORY = os.path.join(REPO, "inventories", "lab")
+LAB = os.path.join(REPO, ".lab")
+RUN = os.path.join(LAB, "run")
+KEY = os.path.join(LAB, "ssh", "id_ed25519")
+ISP_NS = "ktc-isp"
+TRUNK_BASE_PORT = int(os.environ.get("KTC_LAB_TRUNK_BASE_PORT", "24100"))
+MEMORY_MB = int(os.environ.get("KTC_LAB_VM_MEMORY", "512"))
+BOOT_TIMEOUT = int(os.environ.get("KTC_LAB_BOOT_TIMEOUT", "900"))
+MARKER = "ktc-lab-"
+
+# The "internet" of the lab: documentation ranges (RFC 5737), never routed anywhere real.
+ISP_WEB = "192.0.2.80"
+ISP_DNS = "192.0.2.53"
+ISP_ZONE = "isp.example"
+SSH_OPTIONS = ["-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
+               "-o", "LogLevel=ERROR", "-o", "ConnectTimeout=5"]
+
+
+def log(message):
+    print("lab: %s" % message, flush=True)
+
+
+def run(command, check=True, **kwargs):
+    return subprocess.run(command, check=check, text=True, **kwargs)
+
+
+def load_inventory():
+    with open(os.path.join(INVENTORY, "hosts.yml")) as handle:
+        inventory = yaml.safe_load(handle)["all"]
+    with open(os.path.join(INVENTORY, "group_vars", "all", "site.yml")) as handle:
+        site = yaml.safe_load(handle)["ktc_site"]
+    children = inventory["children"]
+    core_name, core_vars = next(iter(children["core_routers"]["hosts"].items()))
+    switch_defaults = children["access_switches"].get("vars", {})
+    switches = []
+    for name, host_vars in children["access_switches"]["hosts"].items():
+        merged = dict(switch_defaults, **host_vars)
+        switches.append(dict(merged, name=name))
+    switches.sort(key=lambda s: int(s["ktc_core_port"].replace("eth", "")))
+    uplinks = [(u["name"], core_vars["ktc_uplink_ports"][u["name"]]) for u in site["uplinks"]]
+    return {"core": dict(core_vars, name=core_name), "switches": switches, "uplinks": uplinks}
+
+
+def uplink_addresses(index):
+    """Core's and the isp's side of uplink ``index``: 198.51.100.(4i+1) isp, .(4i+2) core, in a /30."""
+    return "198.51.100.%d/30" % (4 * index + 1), "198.51.100.%d" % (4 * index + 2)
+
+
+def tap_name(uplink):
+    return ("ktc-" + uplink)[:15]
+
+
+def mac(vm_index, nic_index):
+    return "52:54:00:4b:%02x:%02x" % (vm_index, nic_index)
+
+
+def pid_alive(pid):
+    try:
+        with open("/proc/%d/cmdline" % pid, "rb") as handle:
+            return MARKER.encode() in handle.read()
+    except OSError:
+        return False
+
+
+def read_pid(path):
+    try:
+        with open(path) as handle:
+            return int(handle.read().strip())
+    except (OSError, ValueError):
+        return None
+
+
+def build_image():
+    return run([os.path.join(REPO, "scripts", "lab", "build-image.sh")], stdout=subprocess.PIPE).stdout.strip()
+
+
+def qemu_command(image, name, index, nics, port):
+    machine_id = hashlib.md5(name.encode()).hexdigest()
+    command = [
+        "qemu-system-x86_64", "-name", MARKER + name,
+        "-accel", "tcg,tb-size=256", "-cpu", "qemu64", "-smp", "1", "-m", str(MEMORY_MB),
+        "-kernel", os.path.join(image, "vmlinuz"), "-initrd", os.path.join(image, "initrd.img"),
+        "-append", "root=/dev/vda rw console=ttyS0 net.ifnames=0 systemd.hostname=%s systemd.machine_id=%s quiet "
+                   "panic=10" % (name, machine_id),
+        "-drive", "file=%s,if=virtio,format=qcow2,cache=unsafe,discard=unmap" % os.path.join(RUN, name + ".qcow2"),
+        "-netdev", "user,id=mgmt,net=10.0.2.0/24,hostfwd=tcp:127.0.0.1:%d-:22" % port,
+        "-device", "virtio-net-pci,netdev=mgmt,mac=%s" % mac(index, 0),
+    ]
+    for nic_index, netdev in enumerate(nics, start=1):
+        command += ["-netdev", "%s,id=n%d" % (netdev, nic_index),
+                    "-device", "virtio-net-pci,netdev=n%d,mac=%s" % (nic_index, mac(index, nic_index))]
+    command += ["-display", "none", "-serial", "file:%s" % os.path.join(RUN, name + ".console"),
+                "-monitor", "unix:%s,server,nowait" % os.path.join(RUN, name + ".monitor"),
+                "-pidfile", os.path.join(RUN, name + ".pid"), "-daemonize"]
+    return command
+
+
+def start_vm(image, name, index, nics, port):
+    if pid_alive(read_pid(os.path.join(RUN, name + ".pid")) or -1):
+        log("%s already running" % name)
+        return
+    overlay = os.path.join(RUN, name + ".qcow2")
+    if os.path.exists(overlay):
+        os.unlink(overlay)
+    run(["qemu-img", "create", "-q", "-f", "qcow2", "-b", os.path.join(image, "base.qcow2"), "-F", "qcow2", overlay])
+    run(qemu_command(image, name, index, nics, port))
+    log("started %s (ssh 127.0.0.1:%d)" % (name, port))
+
+
+def ssh(port, command, check=True, timeout=120):
+    return run(["ssh", "-i", KEY, "-p", str(port)] + SSH_OPTIONS + ["root@127.0.0.1", command],
+               check=check, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=timeout)
+
+
+def wait_for_ssh(vms):
+    deadline = time.time() + BOOT_TIMEOUT
+    waiting = dict(vms)
+    while waiting:
+        for name, port in list(waiting.items()):
+            try:
+                if ssh(port, "systemctl is-system-running --wait >/dev/null 2>&1; true", check=False,
+                       timeout=60).returncode == 0:
+                    log("%s is up" % name)
+                    del waiting[name]
+            except subprocess.TimeoutExpired:
+                pass
+        if waiting and time.time() > deadline:
+            raise SystemExit("lab: %s did not answer SSH within %d s; see .lab/run/*.console"
+                             % (", ".join(sorted(waiting)), BOOT_TIMEOUT))
+        if waiting:
+            time.sleep(3)
+
+
+def start_isp(uplinks):
+    """The isp namespace: the taps of core's uplinks, the web server and the authoritative DNS."""
+    if run(["ip", "netns", "list"], stdout=subprocess.PIPE).stdout.split().count(ISP_NS) == 0:
+        run(["ip", "netns", "add", ISP_NS])
+    ns = ["ip", "netns", "exec", ISP_NS]
+    run(ns + ["ip", "link", "set", "lo", "up"])
+    for index, (uplink, _port) in enumerate(uplinks):
+        tap = tap_name(uplink)
+        if run(["ip", "link", "show", tap], check=False, stdout=subprocess.DEVNULL,
+               stderr=subprocess.DEVNULL).returncode == 0:
+            run(["ip", "link", "set", tap, "netns", ISP_NS])
+        isp_address, _core = uplink_addresses(index)
+        run(ns + ["ip", "addr", "replace", isp_address, "dev", tap])
+        run(ns + ["ip", "link", "set", tap, "up"])
+    for address in (ISP_WEB, ISP_DNS):
+        run(ns + ["ip", "addr", "replace", address + "/32", "dev", "lo"])
+    www = os.path.join(LAB, "isp", "www")
+    os.makedirs(www, exist_ok=True)
+    with open(os.path.join(www, "index.html"), "w") as handle:
+        handle.write("ktc-lab isp web server\n")
+    daemons = {
+        "isp-web": ns + ["/usr/bin/python3", "-m", "http.server", "80", "--bind", ISP_WEB, "--directory", www],
+        "isp-dns": ns + ["dnsmasq", "--keep-in-foreground", "--no-resolv", "--no-hosts", "--bind-interfaces",
+                         "--listen-address=" + ISP_DNS, "--port=53", "--auth-server=ns." + ISP_ZONE,
+                         "--auth-zone=" + ISP_ZONE, "--host-record=www.%s,%s" % (ISP_ZONE, ISP_WEB),
+                         "--host-record=ns.%s,%s" % (ISP_ZONE, ISP_DNS), "--log-facility=-"],
+    }
+    for name, command in daemons.items():
+        pid_path = os.path.join(RUN, name + ".pid")
+        if pid_alive(read_pid(pid_path) or -1):
+            continue
+        out = open(os.path.join(RUN, name + ".log"), "a")
+        # argv[0] carries the marker so that `down` only ever kills what the lab started.
+        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+                                   env=dict(os.environ, KTC_LAB=MARKER + name))
+        with open(pid_path, "w") as handle:
+            handle.write("%d\n" % process.pid)
+    log("isp namespace %s ready (web %s, dns %s for %s)" % (ISP_NS, ISP_WEB, ISP_DNS, ISP_ZONE))
+
+
+def attach_clients(switch):
+    """One client namespace per access port: veth PORT on the switch, eth0 in namespace c-PORT."""
+    lines = ["set -e"]
+    for segment, ports in sorted((switch.get("ktc_switch_access_ports") or {}).items()):
+        for port in ports:
+            ns = "c-" + port
+            lines.append("ip netns list | grep -qw %s || ip netns add %s" % (ns, ns))
+            lines.append("ip link show %s >/dev/null 2>&1 || ip link add %s type veth peer name eth0 netns %s"
+                         % (port, port, ns))
+            lines.append("ip link set %s up; ip -n %s link set lo up; ip -n %s link set eth0 up" % (port, ns, ns))
+    ssh(switch["ansible_port"], "\n".join(lines))
+    log("%s: clients attached" % switch["name"])
+
+
+def write_ssh_config(lab):
+    """.lab/ssh/config: `ssh -F .lab/ssh/config core` for people, the same file for the testinfra tests."""
+    entries = [(lab["core"]["name"], lab["core"]["ansible_port"])] + [(s["name"], s["ansible_port"])
+                                                                       for s in lab["switches"]]
+    with open(os.path.join(LAB, "ssh", "config"), "w") as handle:
+        for name, port in entries:
+            handle.write("Host %s\n  HostName 127.0.0.1\n  Port %d\n  User root\n  IdentityFile %s\n"
+                         "  StrictHostKeyChecking no\n  UserKnownHostsFile /dev/null\n  LogLevel ERROR\n"
+                         "  BatchMode yes\n  ControlMaster auto\n  ControlPath %s/cm-%%n\n  ControlPersist 300\n"
+                         % (name, port, KEY, os.path.dirname(KEY)))
+
+
+def up(_args):
+    os.makedirs(RUN, exist_ok=True)
+    lab = load_inventory()
+    start = time.time()
+    image = build_image()
+    log("image %s ready after %.0f s" % (image, time.time() - start))
+    os.makedirs(os.path.dirname(KEY), exist_ok=True)
+    for suffix in ("", ".pub"):
+        with open(os.path.join(image, "id_ed25519" + suffix), "rb") as src, open(KEY + suffix, "wb") as dst:
+            dst.write(src.read())
+    os.chmod(KEY, 0o600)
+
+    write_ssh_config(lab)
+    core = lab["core"]
+    nics = ["tap,ifname=%s,script=no,downscript=no" % tap_name(uplink) for uplink, _port in lab["uplinks"]]
+    expected_port = 1 + len(lab["uplinks"])
+    for index, switch in enumerate(lab["switches"]):
+        if switch["ktc_core_port"] != "eth%d" % (expected_port + index):
+            raise SystemExit("lab: %s has ktc_core_port %s; core's trunk ports must follow its uplinks, eth%d upwards"
+                             % (switch["name"], switch["ktc_core_port"], expected_port))
+        nics.append("socket,listen=127.0.0.1:%d" % (TRUNK_BASE_PORT + index))
+    boot = time.time()
+    start_vm(image, core["name"], 1, nics, core["ansible_port"])
+    start_isp(lab["uplinks"])
+    for index, switch in enumerate(lab["switches"]):
+        if switch["ktc_switch_uplink"] != "eth1":
+            raise SystemExit("lab: %s: the lab wires the trunk on eth1" % switch["name"])
+        start_vm(image, switch["name"], 2 + index, ["socket,connect=127.0.0.1:%d" % (TRUNK_BASE_PORT + index)],
+                 switch["ansible_port"])
+    vms = dict([(core["name"], core["ansible_port"])] + [(s["name"], s["ansible_port"]) for s in lab["switches"]])
+    wait_for_ssh(vms)
+    log("all %d VMs up after %.0f s of boot" % (len(vms), time.time() - boot))
+    for switch in lab["switches"]:
+        attach_clients(switch)
+    log("lab up in %.0f s; converge with: make converge (or ansible-playbook playbooks/site.yml)"
+        % (time.time() - start))
+
+
+def stop_pid(path):
+    pid = read_pid(path)
+    if pid and pid_alive(pid):
+        try:
+            os.killpg(pid, signal.SIGTERM) if os.getpgid(pid) == pid else os.kill(pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+        for _ in range(50):
+            if not pid_alive(pid):
+                break
+            time.sleep(0.1)
+        else:
+            os.kill(pid, signal.SIGKILL)
+        log("stopped %s (pid %d)" % (os.path.basename(path)[:-4], pid))
+    os.unlink(path)
+
+
+def down(_args):
+    if os.path.isdir(RUN):
+        for name in sorted(os.listdir(RUN)):
+            if name.endswith(".pid"):
+                stop_pid(os.path.join(RUN, name))
+    if ISP_NS in run(["ip", "netns", "list"], stdout=subprocess.PIPE).stdout.split():
+        run(["ip", "netns", "delete", ISP_NS])
+        log("deleted namespace %s" % ISP_NS)
+    if os.path.isdir(RUN):
+        for name in os.listdir(RUN):
+            if name.endswith((".qcow2", ".monitor")):
+                os.unlink(os.path.join(RUN, name))
+    log("down")
+
+
+def status(_args):
+    found = False
+    if os.path.isdir(RUN):
+        for name in sorted(os.listdir(RUN)):
+            if name.endswith(".pid"):
+                pid = read_pid(os.path.join(RUN, name))
+                print("%-16s pid %-8s %s" % (name[:-4], pid, "running" if pid and pid_alive(pid) else "stopped"))
+                found = True
+    if not found:
+        print("lab is down")
+
+
+def ssh_command(args):
+    lab = load_inventory()
+    ports = dict([(lab["core"]["name"], lab["core"]["ansible_port"])]
+                 + [(s["name"], s["ansible_port"]) for s in lab["switches"]])
+    if args.vm not in ports:
+        raise SystemExit("lab: no VM %s (have: %s)" % (args.vm, ", ".join(sorted(ports))))
+    os.execvp("ssh", ["ssh", "-i", KEY, "-p", str(ports[args.vm])] + SSH_OPTIONS + ["root@127.0.0.1"]
+              + ([" ".join(args.command)] if args.command else []))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = parser.add_subparsers(dest="action", required=True)
+    commands.add_parser("up").set_defaults(func=up)
+    commands.add_parser("down").set_defaults(func=down)
+    commands.add_parser("status").set_defaults(func=status)
+    ssh_parser = commands.add_parser("ssh")
+    ssh_parser.add_argument("vm")
+    ssh_parser.add_argument("command", nargs=argparse.REMAINDER)
+    ssh_parser.set_defaults(func=ssh_command)
+    args = parser.parse_args()
+    args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

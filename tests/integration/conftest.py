@@ -1,0 +1,73 @@
+"""Fixtures for the lab tests: testinfra hosts for the lab VMs, and the clients inside the switch VMs.
+
+Everything is read from inventories/lab (the same inventory the plays use); the VMs are reached through
+the SSH config that scripts/lab/lab.py writes (.lab/ssh/config).
+"""
+
+import os
+
+import pytest
+import testinfra
+import yaml
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+SSH_CONFIG = os.path.join(REPO, ".lab", "ssh", "config")
+
+
+def _load(*parts):
+    with open(os.path.join(REPO, *parts)) as handle:
+        return yaml.safe_load(handle)
+
+
+INVENTORY = _load("inventories", "lab", "hosts.yml")["all"]["children"]
+SITE = _load("inventories", "lab", "group_vars", "all", "site.yml")["ktc_site"]
+LEDGER = _load("inventories", "lab", "ipam.yml")
+CORE_NAME, CORE_VARS = next(iter(INVENTORY["core_routers"]["hosts"].items()))
+SWITCHES = {name: dict(INVENTORY["access_switches"].get("vars", {}), **host_vars)
+            for name, host_vars in INVENTORY["access_switches"]["hosts"].items()}
+# Every client of the lab: (switch, port, office, segment), from the switches' port maps.
+CLIENTS = [(switch, port, host_vars["ktc_office"], segment)
+           for switch, host_vars in sorted(SWITCHES.items())
+           for segment, ports in sorted(host_vars["ktc_switch_access_ports"].items()) for port in ports]
+
+
+class Client:
+    """A client machine: network namespace c-PORT inside a switch VM, its eth0 on access port PORT."""
+
+    def __init__(self, switch_host, switch, port, office, segment):
+        self.switch_host, self.switch, self.port = switch_host, switch, port
+        self.office, self.segment, self.namespace = office, segment, "c-" + port
+
+    def run(self, command):
+        return self.switch_host.run("ip netns exec %s sh -c %s" % (self.namespace, _quote(command)))
+
+    def __repr__(self):
+        return "%s/%s (%s %s)" % (self.office, self.segment, self.switch, self.port)
+
+
+def _quote(text):
+    return "'" + text.replace("'", "'\"'\"'") + "'"
+
+
+_hosts = {}
+
+
+def vm(name):
+    if name not in _hosts:
+        _hosts[name] = testinfra.get_host("ssh://" + name, ssh_config=SSH_CONFIG, controlpersist=300)
+    return _hosts[name]
+
+
+@pytest.fixture(scope="session")
+def core():
+    return vm(CORE_NAME)
+
+
+@pytest.fixture(scope="session")
+def switch_hosts():
+    return {name: vm(name) for name in SWITCHES}
+
+
+@pytest.fixture(scope="session")
+def clients():
+    return [Client(vm(switch), switch, port, office, segment) for switch, port, office, segment in CLIENTS]
