@@ -55,7 +55,7 @@ def run(command, check=True, **kwargs):
 
 def load_inventory():
     with open(os.path.join(INVENTORY, "hosts.yml")) as handle:
-        inventory = yaml.safe_load(handle)["all"]
+        inventory = yaml.safe_load(handle)["all"]["children"]["lab_vms"]
     with open(os.path.join(INVENTORY, "group_vars", "all", "site.yml")) as handle:
         site = yaml.safe_load(handle)["ktc_site"]
     children = inventory["children"]
@@ -66,7 +66,8 @@ def load_inventory():
         merged = dict(switch_defaults, **host_vars)
         switches.append(dict(merged, name=name))
     switches.sort(key=lambda s: int(s["ktc_core_port"].replace("eth", "")))
-    uplinks = [(u["name"], core_vars["ktc_uplink_ports"][u["name"]]) for u in site["uplinks"]]
+    ports = dict((u["name"], u["interface"]) for u in core_vars["ktc_uplinks"])
+    uplinks = [(u["name"], ports[u["name"]]) for u in site["uplinks"]]
     return {"core": dict(core_vars, name=core_name), "switches": switches, "uplinks": uplinks}
 
 
@@ -278,7 +279,8 @@ def stop_pid(path):
         else:
             os.kill(pid, signal.SIGKILL)
         log("stopped %s (pid %d)" % (os.path.basename(path)[:-4], pid))
-    os.unlink(path)
+    if os.path.exists(path):  # qemu removes its own pidfile when it exits
+        os.unlink(path)
 
 
 def down(_args):

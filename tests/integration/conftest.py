@@ -19,7 +19,7 @@ def _load(*parts):
         return yaml.safe_load(handle)
 
 
-INVENTORY = _load("inventories", "lab", "hosts.yml")["all"]["children"]
+INVENTORY = _load("inventories", "lab", "hosts.yml")["all"]["children"]["lab_vms"]["children"]
 SITE = _load("inventories", "lab", "group_vars", "all", "site.yml")["ktc_site"]
 LEDGER = _load("inventories", "lab", "ipam.yml")
 CORE_NAME, CORE_VARS = next(iter(INVENTORY["core_routers"]["hosts"].items()))

@@ -1,0 +1,351 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, Diskominfo Kabupaten Sumbawa Barat
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+module: ktc_apply
+short_description: Install a role's rendered files in one step, validated, atomically, with a rollback the host runs by itself
+version_added: "1.0.0"
+description:
+  - Compares the rendered files with what is on the host and, only when something differs, stages the new
+    versions, runs each file's validator on the staged copy (C(nft -c -f), C(kea-dhcp4 -t), C(unbound-checkconf),
+    ...), keeps the previous versions, installs the new ones by atomic rename, removes files that are no
+    longer rendered (O(purge)), and runs the activation commands (atomic C(nft -f), C(networkctl reload),
+    a Kea C(config-reload), ...).
+  - Commit confirmed. With O(confirm_timeout) above 0 it first arms a systemd timer on the host that restores the
+    previous files and re-runs the activation after that many seconds. The controller cancels it by calling the
+    module again with O(confirm=true) over a new connection; if the change cut the controller off, the host comes
+    back on its previous configuration by itself.
+  - If an activation command fails, the previous files are restored and activated at once and the module fails.
+  - C(changed) is true only when a file's content, mode or presence changes; nothing is activated otherwise.
+options:
+  name:
+    description: Name of the bundle (usually the role); keys the saved previous versions and the rollback timer.
+    type: str
+    required: true
+  files:
+    description: The complete set of files of the bundle.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      path:
+        description: Absolute destination path.
+        type: path
+        required: true
+      content:
+        description: The file's full content.
+        type: str
+        required: true
+      mode:
+        description: File mode.
+        type: str
+        default: "0644"
+      validate:
+        description: Command that checks the staged file before anything is installed; C(%s) is its path.
+        type: str
+  purge:
+    description: Files matching these globs that are not in O(files) are removed (configs of removed segments).
+    type: list
+    elements: str
+    default: []
+  activate:
+    description: Commands run in order after installing, when something changed.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      command:
+        description: Shell command.
+        type: str
+        required: true
+      when_changed:
+        description: Globs; run only if a changed file matches one (all changes when omitted).
+        type: list
+        elements: str
+  confirm_timeout:
+    description: Seconds after which the host restores the previous files unless confirmed; 0 disables.
+    type: int
+    default: 0
+  confirm:
+    description:
+      - Confirm the last apply of O(name) (cancel its rollback timer) instead of applying. Fails with the rollback's
+        time and reason when the host already rolled back.
+    type: bool
+    default: false
+  state_dir:
+    description: Where previous versions and rollback markers are kept on the host.
+    type: path
+    default: /var/lib/ktc-apply
+author:
+  - Diskominfo KSB network team
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
+"""
+
+EXAMPLES = r"""
+- name: Install and load the firewall, rolled back by the host unless confirmed within 60 s
+  ktc_apply:
+    name: firewall
+    files:
+      - path: /etc/nftables.conf
+        content: "{{ lookup('ansible.builtin.template', 'etc/nftables.conf.j2') }}"
+        validate: nft -c -f %s
+    activate:
+      - command: nft -f /etc/nftables.conf
+    confirm_timeout: 60
+  register: firewall_apply
+
+- name: Confirm over a new connection
+  ktc_apply:
+    name: firewall
+    confirm: true
+"""
+
+RETURN = r"""
+changed_files:
+  description: Paths installed or removed by this run.
+  returned: success
+  type: list
+  elements: str
+  sample: ["/etc/nftables.conf"]
+activated:
+  description: Activation commands that ran.
+  returned: success
+  type: list
+  elements: str
+rollback_armed:
+  description: Whether a rollback timer now waits for confirmation.
+  returned: success
+  type: bool
+rolled_back:
+  description: With O(confirm), the host's record of a rollback (time and reason), if one happened.
+  returned: when a rollback happened
+  type: str
+"""
+
+import fnmatch
+import glob
+import os
+import shutil
+import stat
+import subprocess
+import tempfile
+import time
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.common.text.converters import to_bytes, to_text
+
+ROLLBACK_SCRIPT = """#!/bin/sh
+# Written by ktc_apply: restore the previous files of bundle {name} and activate them again.
+reason=${{1:-"not confirmed within {timeout} s"}}
+cd {previous} && find . -type f | while read -r file; do
+  mkdir -p "/$(dirname "$file")" && cp -a "$file" "/$file"
+done
+while read -r file; do rm -f "$file"; done < {state}/added.list
+{activate}
+echo "$(date -Is) $reason" > {state}/rolled-back
+logger -t ktc-apply "bundle {name}: rolled back to the previous files: $reason"
+"""
+
+
+def unit_name(name):
+    return "ktc-rollback-%s" % name
+
+
+def read(path):
+    try:
+        with open(path, "rb") as handle:
+            return handle.read()
+    except (IOError, OSError):
+        return None
+
+
+def current_mode(path):
+    try:
+        return stat.S_IMODE(os.stat(path).st_mode)
+    except OSError:
+        return None
+
+
+def run(module, command):
+    rc, out, err = module.run_command(command, use_unsafe_shell=True)
+    return rc, to_text(out) + to_text(err)
+
+
+def disarm(module, name):
+    module.run_command(["systemctl", "stop", unit_name(name) + ".timer"])
+    module.run_command(["systemctl", "reset-failed", unit_name(name) + ".timer", unit_name(name) + ".service"])
+
+
+def confirm(module, state):
+    disarm(module, module.params["name"])
+    marker = os.path.join(state, "rolled-back")
+    record = read(marker)
+    if record is not None:
+        module.fail_json(msg="bundle %s: the host rolled back to its previous files at %s" % (
+            module.params["name"], to_text(record).strip()), rolled_back=to_text(record).strip())
+    module.exit_json(changed=False, confirmed=True)
+
+
+def plan(module):
+    """What differs: (changes [(path, new_bytes or None, mode)], diffs)."""
+    changes, diffs, wanted = [], [], set()
+    for spec in module.params["files"]:
+        path, content = spec["path"], to_bytes(spec["content"])
+        mode = int(spec["mode"], 8)
+        wanted.add(path)
+        before = read(path)
+        if before != content or current_mode(path) != mode:
+            changes.append((path, content, mode, spec.get("validate")))
+            diffs.append(dict(before_header=path, after_header=path, before=to_text(before or b""),
+                              after=to_text(content)))
+    for pattern in module.params["purge"]:
+        for path in sorted(glob.glob(pattern)):
+            if path not in wanted and os.path.isfile(path):
+                changes.append((path, None, None, None))
+                diffs.append(dict(before_header=path, after_header="(removed)", before=to_text(read(path)),
+                                  after=""))
+    return changes, diffs
+
+
+def stage(module, changes):
+    """Write each new file beside its destination and validate it there; return {path: staged_path}."""
+    staged = {}
+    try:
+        for path, content, mode, validate in changes:
+            if content is None:
+                continue
+            directory = os.path.dirname(path)
+            if not os.path.isdir(directory):
+                os.makedirs(directory, 0o755)
+            handle, temp = tempfile.mkstemp(prefix=".ktc-", dir=directory)
+            with os.fdopen(handle, "wb") as out:
+                out.write(content)
+            os.chmod(temp, mode)
+            staged[path] = temp
+            if validate:
+                rc, output = run(module, validate % temp)
+                if rc != 0:
+                    raise ValueError("%s was refused by `%s` (rc=%d); nothing was installed:\n%s"
+                                     % (path, validate % path, rc, output.replace(temp, path)))
+    except ValueError as exc:
+        for temp in staged.values():
+            os.unlink(temp)
+        module.fail_json(msg=str(exc))
+    return staged
+
+
+def save_previous(module, state, changes, activate_commands):
+    previous = os.path.join(state, "previous")
+    if os.path.isdir(previous):
+        shutil.rmtree(previous)
+    os.makedirs(previous)
+    added = []
+    for path, _content, _mode, _validate in changes:
+        if os.path.exists(path):
+            target = os.path.join(previous, path.lstrip("/"))
+            if not os.path.isdir(os.path.dirname(target)):
+                os.makedirs(os.path.dirname(target))
+            shutil.copy2(path, target)
+        else:
+            added.append(path)
+    with open(os.path.join(state, "added.list"), "w") as handle:
+        handle.write("".join(p + "\n" for p in added))
+    script = os.path.join(state, "rollback.sh")
+    with open(script, "w") as handle:
+        handle.write(ROLLBACK_SCRIPT.format(name=module.params["name"], timeout=module.params["confirm_timeout"],
+                                            previous=previous, state=state,
+                                            activate="\n".join(activate_commands)))
+    os.chmod(script, 0o700)
+    return script
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            name=dict(type="str", required=True),
+            files=dict(type="list", elements="dict", default=[], options=dict(
+                path=dict(type="path", required=True),
+                content=dict(type="str", required=True),
+                mode=dict(type="str", default="0644"),
+                validate=dict(type="str"),
+            )),
+            purge=dict(type="list", elements="str", default=[]),
+            activate=dict(type="list", elements="dict", default=[], options=dict(
+                command=dict(type="str", required=True),
+                when_changed=dict(type="list", elements="str"),
+            )),
+            confirm_timeout=dict(type="int", default=0),
+            confirm=dict(type="bool", default=False),
+            state_dir=dict(type="path", default="/var/lib/ktc-apply"),
+        ),
+        supports_check_mode=True,
+    )
+    name = module.params["name"]
+    state = os.path.join(module.params["state_dir"], name)
+    if module.params["confirm"]:
+        if module.check_mode:
+            module.exit_json(changed=False, confirmed=False)
+        confirm(module, state)
+
+    changes, diffs = plan(module)
+    result = dict(changed=bool(changes), changed_files=[c[0] for c in changes], activated=[], rollback_armed=False)
+    if module._diff:
+        result["diff"] = diffs
+    if not changes or module.check_mode:
+        module.exit_json(**result)
+
+    changed_paths = [c[0] for c in changes]
+    commands = [spec["command"] for spec in module.params["activate"]
+                if not spec.get("when_changed")
+                or any(fnmatch.fnmatch(path, pattern) for path in changed_paths for pattern in spec["when_changed"])]
+    all_commands = [spec["command"] for spec in module.params["activate"]]
+
+    staged = stage(module, changes)
+    if not os.path.isdir(state):
+        os.makedirs(state, 0o700)
+    disarm(module, name)
+    if os.path.exists(os.path.join(state, "rolled-back")):
+        os.unlink(os.path.join(state, "rolled-back"))
+    script = save_previous(module, state, changes, all_commands)
+
+    if module.params["confirm_timeout"] > 0:
+        # Armed before anything changes, so that even an activation that cuts the controller off is undone.
+        rc, output = run(module, "systemd-run --quiet --unit=%s --on-active=%ds --timer-property=AccuracySec=1s "
+                                 "/bin/sh %s" % (unit_name(name), module.params["confirm_timeout"], script))
+        if rc != 0:
+            for temp in staged.values():
+                os.unlink(temp)
+            module.fail_json(msg="cannot arm the rollback timer, nothing was installed: %s" % output)
+        result["rollback_armed"] = True
+
+    for path, content, _mode, _validate in changes:
+        if content is None:
+            os.unlink(path)
+        else:
+            os.rename(staged[path], path)
+
+    for command in commands:
+        rc, output = run(module, command)
+        result["activated"].append(command)
+        if rc != 0:
+            disarm(module, name)
+            run(module, "/bin/sh %s %s" % (script, "'activation failed: %s'" % command.replace("'", "")))
+            module.fail_json(msg="bundle %s: `%s` failed (rc=%d); the previous files were restored and activated:\n%s"
+                             % (name, command, rc, output), **result)
+    result["applied_at"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()
