@@ -15,7 +15,10 @@ What it measures, for sites of N generated offices (default N = 30, 300 and 3000
    counts VLANs up. Jinja keeps no ledger, so its "incremental" run is a full re-render for N + 1 offices. The
    template is compiled once, outside the timings; the timings are of ``render`` (text out, as for ktc_ipam).
 
-Before any timing counts, both outputs are checked: one allocation per segment, distinct VLANs, distinct and
+Times are wall clock (time.perf_counter), the comparison table; a second table gives the CPU time of the same
+runs (time.process_time), which other load on the machine skews less; the load average is printed too.
+
+Before a size's timings are reported, every output is checked: one allocation per segment, distinct VLANs, distinct and
 non-overlapping prefixes inside address_pool and outside the management prefix, each the size prefixlen_for
 gives (so the two sides do the same work), and the incremental ledger keeps every earlier entry unchanged.
 
@@ -250,20 +253,37 @@ def check_incremental(base, grown):
 
 
 def timed(func, *args):
-    start = time.perf_counter()
+    """(wall seconds by time.perf_counter, CPU seconds of this process, result) of one call."""
+    wall, cpu = time.perf_counter(), time.process_time()
     result = func(*args)
-    return time.perf_counter() - start, result
+    return time.perf_counter() - wall, time.process_time() - cpu, result
 
 
 def repeat(func, args, runs, budget_s=BUDGET_S):
-    """Up to ``runs`` timed calls, fewer when the next one would overrun ``budget_s``. Returns (times, result)."""
-    times, result = [], None
-    while len(times) < runs:
-        if times and sum(times) + max(times) > budget_s:
+    """Up to ``runs`` timed calls, fewer when the next one would overrun ``budget_s``.
+
+    Returns (wall times, CPU times, last result).
+    """
+    walls, cpus, result = [], [], None
+    while len(walls) < runs:
+        if walls and sum(walls) + max(walls) > budget_s:
             break
-        elapsed, result = timed(func, *args)
-        times.append(elapsed)
-    return times, result
+        wall, cpu, result = timed(func, *args)
+        walls.append(wall)
+        cpus.append(cpu)
+    return walls, cpus, result
+
+
+def describe(label, stat, walls, cpus, scale=1000.0, unit="ms"):
+    """One progress line: the statistic of wall times (and of CPU times), then every run's wall time.
+
+    Returns {"wall": statistic of the wall times, "cpu": statistic of the CPU times}.
+    """
+    print("  %s: %.1f %s %s wall, %.1f %s CPU (%d run%s: %s)"
+          % (label, stat(walls) * scale, unit, "best" if stat is min else "median", stat(cpus) * scale, unit,
+             len(walls), "" if len(walls) == 1 else "s", ", ".join("%.1f" % (t * scale) for t in walls)))
+    sys.stdout.flush()
+    return {"wall": stat(walls), "cpu": stat(cpus)}
 
 
 def bench_size(n_offices, added, template):
@@ -275,46 +295,35 @@ def bench_size(n_offices, added, template):
           % (n_offices, segments, "1 segment per office, so N+%d offices fit %d usable VLANs" % (added, USABLE_VLANS)
              if single else "1..3 segments per office", added, grown_segments - segments))
     sys.stdout.flush()
+    scratch_runs = 3 if n_offices <= 300 else 2
 
     # ktc_ipam from scratch.
-    scratch_runs = 3 if n_offices <= 300 else 2
-    times, (ledger, text) = repeat(ktc_run, (site, ktc_ipam.empty_ledger()), scratch_runs)
-    ktc_scratch = min(times)
+    walls, cpus, (ledger, text) = repeat(ktc_run, (site, ktc_ipam.empty_ledger()), scratch_runs)
     check_ledger_text(ledger, text)
     ktc_count = check_allocations("ktc_ipam", site, ledger_allocations(ledger))
-    print("  ktc_ipam from scratch: %s s (runs: %s); %d allocations checked, ledger %d bytes"
-          % ("%.3f" % ktc_scratch, ", ".join("%.3f" % t for t in times), ktc_count, len(text)))
-    sys.stdout.flush()
+    ktc_scratch = describe("ktc_ipam from scratch (plan + dump_ledger)", min, walls, cpus)
+    print("    %d allocations checked, ledger file %d bytes" % (ktc_count, len(text)))
 
     # ktc_ipam incremental: the same N-office ledger each time, plus the added office(s).
     base_text = ktc_ipam.dump_ledger(ledger)
-    times, (grown, grown_text) = repeat(ktc_run, (grown_site, ledger), 7)
-    ktc_incr = statistics.median(times)
+    walls, cpus, (grown, grown_text) = repeat(ktc_run, (grown_site, ledger), 7)
     if ktc_ipam.dump_ledger(ledger) != base_text:
         raise BenchCheckError("ktc_ipam: plan() modified the ledger it was given")
     check_ledger_text(grown, grown_text)
     check_incremental(ledger, grown)
     check_allocations("ktc_ipam incremental", grown_site, ledger_allocations(grown))
-    print("  ktc_ipam incremental: %.1f ms median (runs: %s)" % (ktc_incr * 1000, ", ".join("%.1f" % (t * 1000)
-                                                                                         for t in times)))
-    sys.stdout.flush()
+    ktc_incr = describe("ktc_ipam incremental (N-office ledger + %d office)" % added, statistics.median, walls, cpus)
 
     # Jinja + ipsubnet from scratch.
-    times, out = repeat(jinja_run, (template, site), scratch_runs)
-    jinja_scratch = min(times)
+    walls, cpus, out = repeat(jinja_run, (template, site), scratch_runs)
     jinja_count = check_allocations("jinja+ipsubnet", site, jinja_allocations(out))
-    print("  jinja+ipsubnet from scratch: %.3f s (runs: %s); %d allocations checked (distinct, non-overlapping)"
-          % (jinja_scratch, ", ".join("%.3f" % t for t in times), jinja_count))
-    sys.stdout.flush()
+    jinja_scratch = describe("jinja+ipsubnet from scratch (render)", min, walls, cpus)
+    print("    %d allocations checked: distinct, non-overlapping, sized as prefixlen_for" % jinja_count)
 
     # Jinja + ipsubnet "incremental": no ledger, so a full re-render for N + added offices.
-    incr_runs = 3 if n_offices <= 300 else 2
-    times, out = repeat(jinja_run, (template, grown_site), incr_runs)
-    jinja_incr = statistics.median(times)
+    walls, cpus, out = repeat(jinja_run, (template, grown_site), 3 if n_offices <= 300 else 2)
     check_allocations("jinja+ipsubnet incremental", grown_site, jinja_allocations(out))
-    print("  jinja+ipsubnet re-render for N+%d: %.1f ms median (runs: %s)"
-          % (added, jinja_incr * 1000, ", ".join("%.1f" % (t * 1000) for t in times)))
-    sys.stdout.flush()
+    jinja_incr = describe("jinja+ipsubnet re-render for N+%d offices" % added, statistics.median, walls, cpus)
 
     return {
         "n": n_offices, "segments": segments, "single": single,
@@ -353,6 +362,14 @@ def ansible_versions():
     return core, utils
 
 
+def load_average(label):
+    """Other processes' load skews wall times; say how busy the machine was."""
+    try:
+        return "%s (1/5/15 min): %.2f %.2f %.2f" % ((label,) + os.getloadavg())
+    except (AttributeError, OSError):
+        return "%s: unknown" % label
+
+
 def print_environment():
     core, utils = ansible_versions()
     print("Python %s (%s), netaddr %s, PyYAML %s (libyaml %s, ktc_ipam dumps with yaml.safe_dump), jinja2 %s"
@@ -360,31 +377,33 @@ def print_environment():
              "available" if getattr(yaml, "__with_libyaml__", False) else "absent", jinja2.__version__))
     print("ansible-core %s, ansible.utils collection %s; nproc %s; %s"
           % (core, utils, nproc(), platform.platform()))
+    print(load_average("load average at start"))
 
 
-def print_table(rows):
+def print_table(rows, clock):
+    """The comparison table on ``clock``: "wall" (time.perf_counter) or "cpu" (time.process_time)."""
     header = ("N", "segments", "ktc scratch s", "ktc ms/office", "ktc incr ms/added office",
               "jinja scratch s", "jinja ms/office", "jinja re-render ms", "jinja/ktc scratch", "jinja/ktc incr")
+    print("\n%s" % ("Wall-clock time (time.perf_counter): the comparison" if clock == "wall" else
+                     "CPU time of this process (time.process_time): the same runs, less skewed by other load"))
     lines = []
     for row in rows:
         n = row["n"]
         lines.append((
             str(n), "%d%s" % (row["segments"], " (1/office)" if row["single"] else ""),
-            "%.3f" % row["ktc_scratch_s"], "%.2f" % (row["ktc_scratch_s"] * 1000 / n),
-            "%.1f" % (row["ktc_incr_s"] * 1000 / row["added"]),
-            "%.3f" % row["jinja_scratch_s"], "%.2f" % (row["jinja_scratch_s"] * 1000 / n),
-            "%.1f" % (row["jinja_incr_s"] * 1000),
-            "%.1fx" % (row["jinja_scratch_s"] / row["ktc_scratch_s"]),
-            "%.1fx" % (row["jinja_incr_s"] / row["ktc_incr_s"]),
+            "%.3f" % row["ktc_scratch_s"][clock], "%.2f" % (row["ktc_scratch_s"][clock] * 1000 / n),
+            "%.1f" % (row["ktc_incr_s"][clock] * 1000 / row["added"]),
+            "%.3f" % row["jinja_scratch_s"][clock], "%.2f" % (row["jinja_scratch_s"][clock] * 1000 / n),
+            "%.1f" % (row["jinja_incr_s"][clock] * 1000),
+            "%.1fx" % (row["jinja_scratch_s"][clock] / row["ktc_scratch_s"][clock]),
+            "%.1fx" % (row["jinja_incr_s"][clock] / row["ktc_incr_s"][clock]),
         ))
     widths = [max(len(cell) for cell in column) for column in zip(header, *lines)]
     rule = "  ".join("-" * width for width in widths)
-    print("\n" + "  ".join(cell.rjust(width) for cell, width in zip(header, widths)))
+    print("  ".join(cell.rjust(width) for cell, width in zip(header, widths)))
     print(rule)
     for line in lines:
         print("  ".join(cell.rjust(width) for cell, width in zip(line, widths)))
-    print("scratch: best of up to 3 runs (plan + dump_ledger | render); incr: median, ktc = plan + dump of the "
-          "N-office ledger plus the added office(s), jinja = full re-render of N+added offices (it has no ledger).")
 
 
 def parse_sizes(text):
@@ -419,8 +438,12 @@ def main(argv=None):
     except (BenchCheckError, ktc_ipam.SiteError) as exc:
         print("\nFAILED: %s" % exc, file=sys.stderr)
         return 1
-    print_table(rows)
-    print("total wall time %.1f s" % (time.perf_counter() - start))
+    print_table(rows, "wall")
+    print_table(rows, "cpu")
+    print("scratch: best of up to 3 runs (ktc: plan + dump_ledger; jinja: render). incr: median; ktc: plan + "
+          "dump_ledger of the N-office ledger plus the added office(s); jinja: full re-render of N+added offices "
+          "(it keeps no ledger).")
+    print("total wall time %.1f s; %s" % (time.perf_counter() - start, load_average("load average at end")))
     return 0
 
 
