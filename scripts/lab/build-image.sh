@@ -1,19 +1,19 @@
 #!/usr/bin/env bash
 # Build the lab's Debian bookworm VM image from Debian's packages (debootstrap, no loop mounts):
 # base.qcow2 + the kernel and initrd that debootstrap installed + the lab's SSH key.
-# Cached in $KTC_LAB_CACHE (default ~/.cache/ktc-lab) under a hash of this script: a second call
-# with the same script returns at once; a changed package list builds a new image.
+# Cached in $KTC_LAB_CACHE (default ~/.cache/ktc-lab) under a hash of this script and image-files/: a
+# second call returns at once; a changed package list or file builds a new image.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 CACHE=${KTC_LAB_CACHE:-$HOME/.cache/ktc-lab}
-KEY=$(sha256sum "$0" | cut -c1-12)
+KEY=$(cat "$0" $(find "$HERE/image-files" -type f | sort) | sha256sum | cut -c1-12)
 OUT=$CACHE/image-$KEY
 # What the lab VMs run: the production design's daemons plus the tools the tests use from clients.
 PACKAGES=(
   linux-image-amd64 initramfs-tools kmod udev systemd-sysv dbus
   openssh-server python3 sudo iproute2 nftables procps less
   kea-dhcp4-server unbound dns-root-data bind9-dnsutils isc-dhcp-client
-  iputils-ping curl iperf3 tcpdump socat ethtool
+  iputils-ping curl iperf3 tcpdump socat ethtool dnsperf
 )
 
 if [ -f "$OUT/ready" ]; then

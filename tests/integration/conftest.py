@@ -5,6 +5,9 @@ the SSH config that scripts/lab/lab.py writes (.lab/ssh/config).
 """
 
 import os
+import subprocess
+import sys
+import time
 
 import pytest
 import testinfra
@@ -12,6 +15,8 @@ import yaml
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SSH_CONFIG = os.path.join(REPO, ".lab", "ssh", "config")
+sys.path.insert(0, os.path.join(REPO, "plugins", "module_utils"))
+import ktc_ipam  # noqa: E402  pylint: disable=wrong-import-position
 
 
 def _load(*parts):
@@ -22,6 +27,8 @@ def _load(*parts):
 INVENTORY = _load("inventories", "lab", "hosts.yml")["all"]["children"]["lab_vms"]["children"]
 SITE = _load("inventories", "lab", "group_vars", "all", "site.yml")["ktc_site"]
 LEDGER = _load("inventories", "lab", "ipam.yml")
+SEGMENTS = {(f["office"], f["segment"]): f for f in ktc_ipam.segment_facts(ktc_ipam.validate_site(SITE), LEDGER)}
+ISP_WEB, ISP_NS = "192.0.2.80", "ktc-isp"
 CORE_NAME, CORE_VARS = next(iter(INVENTORY["core_routers"]["hosts"].items()))
 SWITCHES = {name: dict(INVENTORY["access_switches"].get("vars", {}), **host_vars)
             for name, host_vars in INVENTORY["access_switches"]["hosts"].items()}
@@ -37,9 +44,17 @@ class Client:
     def __init__(self, switch_host, switch, port, office, segment):
         self.switch_host, self.switch, self.port = switch_host, switch, port
         self.office, self.segment, self.namespace = office, segment, "c-" + port
+        self.facts = SEGMENTS[(office, segment)]
+        self.address = None
 
     def run(self, command):
         return self.switch_host.run("ip netns exec %s sh -c %s" % (self.namespace, _quote(command)))
+
+    def reaches(self, address, port=None, timeout=2):
+        """Whether a ping (or a TCP connection to ``port``) to ``address`` succeeds."""
+        if port is None:
+            return self.run("ping -n -c 1 -W %d %s" % (timeout, address)).rc == 0
+        return self.run("timeout %d bash -c '</dev/tcp/%s/%d'" % (timeout, address, port)).rc == 0
 
     def __repr__(self):
         return "%s/%s (%s %s)" % (self.office, self.segment, self.switch, self.port)
@@ -71,3 +86,31 @@ def switch_hosts():
 @pytest.fixture(scope="session")
 def clients():
     return [Client(vm(switch), switch, port, office, segment) for switch, port, office, segment in CLIENTS]
+
+
+@pytest.fixture(scope="session")
+def addressed_clients(clients):
+    """Every client with an address in its segment (the last addresses of the segment's DHCP pools)."""
+    used = {}
+    for client in clients:
+        index = used.setdefault(client.facts["prefix"], 0)
+        used[client.facts["prefix"]] += 1
+        last = client.facts["dhcp_pools"][-1]["end"].rsplit(".", 1)
+        client.address = "%s.%d" % (last[0], int(last[1]) - index)
+        client.run("ip addr flush dev eth0 && ip addr add %s/%d dev eth0 && ip route replace default via %s"
+                   % (client.address, client.facts["prefixlen"], client.facts["gateway"]))
+    return clients
+
+
+def isp(command):
+    """Run a command in the lab's isp namespace on this host."""
+    return subprocess.run(["ip", "netns", "exec", ISP_NS, "sh", "-c", command], capture_output=True, text=True)
+
+
+def wait_until(predicate, timeout, interval=1.0):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if predicate():
+            return True
+        time.sleep(interval)
+    return predicate()

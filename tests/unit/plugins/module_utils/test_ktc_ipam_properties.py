@@ -10,7 +10,8 @@ import collections
 import copy
 
 import pytest
-from hypothesis import HealthCheck, assume, given, settings, strategies as st
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
 from netaddr import IPAddress, IPNetwork, IPRange, IPSet
 
 import ktc_ipam
@@ -369,9 +370,9 @@ def test_reservations_are_host_addresses_outside_dhcp_and_stay_put(case, data):
     added = 0
     for office in more["offices"]:
         taken = set(r["name"] for r in office.get("reservations", []))
-        names = data.draw(st.lists(short_names.filter(lambda name: name not in taken), max_size=2, unique=True))
+        fresh = short_names.filter(lambda name, taken=taken: name not in taken)
         extra = [{"name": name, "segment": data.draw(st.sampled_from(office["segments"]))["name"]}
-                 for name in names]
+                 for name in data.draw(st.lists(fresh, max_size=2, unique=True))]
         give_macs([{"reservations": extra}], macs)
         office.setdefault("reservations", []).extend(extra)
         added += len(extra)

@@ -1,0 +1,54 @@
+"""core_router in the lab: VLAN interfaces from the ledger, forwarding, NAT, uplink failover."""
+
+import os
+
+import pytest
+
+from conftest import ISP_WEB, REPO, SEGMENTS, SWITCHES, isp, wait_until
+
+
+@pytest.mark.parametrize("key", sorted(SEGMENTS), ids=["%s-%s" % k for k in sorted(SEGMENTS)])
+def test_one_vlan_interface_per_segment_with_its_gateway(core, key):
+    facts = SEGMENTS[key]
+    trunk = next(v["ktc_core_port"] for v in SWITCHES.values() if v["ktc_office"] == facts["office"])
+    details = core.check_output("ip -d -o addr show dev %s", facts["interface"])
+    assert "inet %s " % facts["gateway_cidr"] in details
+    link = core.check_output("ip -d -o link show dev %s", facts["interface"])
+    assert "@%s:" % trunk in link and "vlan protocol 802.1Q id %d " % facts["vlan"] in link
+
+
+def test_forwarding_and_anti_spoofing_are_on(core):
+    assert core.sysctl("net.ipv4.ip_forward") == 1
+    assert core.sysctl("net.ipv4.conf.all.rp_filter") == 1
+
+
+def test_trunk_carries_only_its_offices_vlans(core):
+    for name, host_vars in SWITCHES.items():
+        expected = {f["interface"] for f in SEGMENTS.values() if f["office"] == host_vars["ktc_office"]}
+        on_trunk = {line.split("@")[0].split(": ")[1] for line in
+                    core.check_output("ip -o link show type vlan").splitlines()
+                    if "@%s:" % host_vars["ktc_core_port"] in line}
+        assert on_trunk - {"%s.10" % host_vars["ktc_core_port"], "probe"} == expected, name
+
+
+def test_offices_reach_the_internet_through_nat(addressed_clients):
+    for client in addressed_clients:
+        assert client.run("curl -s -m 5 http://%s/" % ISP_WEB).stdout.startswith("ktc-lab isp"), client
+    # The isp sees core's uplink address, never an office address.
+    with open(os.path.join(REPO, ".lab", "run", "isp-web.log")) as handle:
+        log = handle.read()
+    assert "198.51.100." in log and "10.40." not in log
+
+
+def test_failover_to_backup_uplink_when_primary_stops_answering(core, addressed_clients):
+    client = addressed_clients[0]
+    assert core.check_output("cat /run/ktc/uplink") == "primary"
+    try:
+        assert isp("ip link set ktc-primary down").returncode == 0
+        assert wait_until(lambda: core.check_output("cat /run/ktc/uplink") == "backup", timeout=30)
+        assert "default via 198.51.100.5 dev eth2" in core.check_output("ip route show default")
+        assert client.run("curl -s -m 5 http://%s/" % ISP_WEB).rc == 0
+    finally:
+        isp("ip link set ktc-primary up")
+    assert wait_until(lambda: core.check_output("cat /run/ktc/uplink") == "primary", timeout=30)
+    assert client.run("curl -s -m 5 http://%s/" % ISP_WEB).rc == 0

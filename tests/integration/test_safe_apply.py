@@ -1,0 +1,25 @@
+"""Commit confirmed: a ruleset that cuts the controller off is undone by the host itself."""
+
+import os
+import subprocess
+
+from conftest import CORE_NAME, REPO, vm
+
+
+def test_ruleset_that_blocks_the_controller_is_rolled_back_by_the_host():
+    core = vm(CORE_NAME)
+    before = core.check_output("nft list table inet ktc_filter")
+    assert '"eth0"' in before
+    # The change under test: no interface of the controller may open SSH any more.
+    completed = subprocess.run(
+        ["ansible-playbook", "-i", os.path.join(REPO, "inventories", "lab"), os.path.join(REPO, "playbooks", "site.yml"),
+         "--limit", CORE_NAME, "-e", '{"firewall_controller_interfaces": [], "firewall_confirm_timeout": 20}'],
+        cwd=REPO, env=dict(os.environ, ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"), ANSIBLE_NOCOLOR="1"),
+        capture_output=True, text=True, timeout=600)
+    output = completed.stdout + completed.stderr
+    assert completed.returncode != 0, output
+    assert "ROLLBACK on %s" % CORE_NAME in output
+    assert "cut the controller off" in output and "rolled back to its previous files" in output
+    # The host is reachable again, on exactly the ruleset it had before.
+    assert core.check_output("nft list table inet ktc_filter") == before
+    assert "rolled back" in core.check_output("journalctl -t ktc-apply -q --since '-10min'")
