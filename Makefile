@@ -5,7 +5,7 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 LAB := $(VENV)/bin/python scripts/lab/lab.py
 
-.PHONY: setup lab lab-up converge verify lab-down plan test lint unit molecule bench
+.PHONY: setup lab lab-up converge verify lab-down plan test lint unit molecule bench bench-converge bench-firewall
 
 setup:
 	@scripts/setup.sh
@@ -49,3 +49,10 @@ molecule: setup
 
 bench: setup
 	python tests/bench/bench_allocate.py
+
+# Lab benchmarks: each needs the machine to itself (one lab at a time).
+bench-converge: setup
+	tests/bench/bench_converge.sh
+
+bench-firewall: setup
+	python tests/bench/bench_firewall.py
