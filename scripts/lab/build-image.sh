@@ -63,8 +63,8 @@ CHROOT
 mkdir -p "$WORK/out"
 cp "$ROOTFS"/boot/vmlinuz-* "$WORK/out/vmlinuz"
 cp "$ROOTFS"/boot/initrd.img-* "$WORK/out/initrd.img"
-mkfs.ext4 -q -F -L ktc-root -d "$ROOTFS" "$WORK/base.raw" 2G
-qemu-img convert -O qcow2 "$WORK/base.raw" "$WORK/out/base.qcow2"
+mkfs.ext4 -q -F -L ktc-root -d "$ROOTFS" "$WORK/base.raw" 2G >&2
+qemu-img convert -O qcow2 "$WORK/base.raw" "$WORK/out/base.qcow2" >&2
 cp "$WORK/id_ed25519" "$WORK/id_ed25519.pub" "$WORK/out/"
 rm -rf "$OUT" && mv "$WORK/out" "$OUT" && touch "$OUT/ready"
 echo "lab image: built $OUT in $((SECONDS - start)) s" >&2

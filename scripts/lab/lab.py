@@ -101,7 +101,8 @@ def read_pid(path):
 
 
 def build_image():
-    return run([os.path.join(REPO, "scripts", "lab", "build-image.sh")], stdout=subprocess.PIPE).stdout.strip()
+    # The script prints the image directory as its last line.
+    return run([os.path.join(REPO, "scripts", "lab", "build-image.sh")], stdout=subprocess.PIPE).stdout.strip().splitlines()[-1]
 
 
 def qemu_command(image, name, index, nics, port):
@@ -211,6 +212,8 @@ def attach_clients(switch):
             lines.append("ip link show %s >/dev/null 2>&1 || ip link add %s type veth peer name eth0 netns %s"
                          % (port, port, ns))
             lines.append("ip link set %s up; ip -n %s link set lo up; ip -n %s link set eth0 up" % (port, ns, ns))
+            # `ip netns exec` shows this file as the client's /etc/resolv.conf; dhclient writes it.
+            lines.append("mkdir -p /etc/netns/%s && touch /etc/netns/%s/resolv.conf" % (ns, ns))
     ssh(switch["ansible_port"], "\n".join(lines))
     log("%s: clients attached" % switch["name"])
 
