@@ -1,0 +1,80 @@
+"""ktc_apply on this machine, in a temporary directory: install, validate, purge, check mode, failed activation.
+
+The commit-confirmed timer needs systemd on the target; it is proved in the lab (tests/integration/test_safe_apply.py).
+"""
+
+import json
+import os
+import subprocess
+import sys
+
+MODULE = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__)))))), "plugins", "modules", "ktc_apply.py")
+
+
+def apply(tmp_path, check=False, diff=False, **args):
+    args = dict({"name": "test", "state_dir": str(tmp_path / "state"), "_ansible_check_mode": check,
+                 "_ansible_diff": diff}, **args)
+    path = tmp_path / "args.json"
+    path.write_text(json.dumps({"ANSIBLE_MODULE_ARGS": args}))
+    completed = subprocess.run([sys.executable, MODULE, str(path)], capture_output=True, text=True)
+    return json.loads(completed.stdout)
+
+
+def test_installs_once_then_changes_nothing(tmp_path):
+    target = tmp_path / "etc" / "a.conf"
+    files = [{"path": str(target), "content": "a = 1\n"}]
+    marker = tmp_path / "activated"
+    activate = [{"command": "echo x >> %s" % marker}]
+    first = apply(tmp_path, files=files, activate=activate)
+    assert first["changed"] is True and target.read_text() == "a = 1\n"
+    assert marker.read_text() == "x\n"
+    second = apply(tmp_path, files=files, activate=activate)
+    assert second["changed"] is False and second["activated"] == []
+    assert marker.read_text() == "x\n"
+
+
+def test_check_mode_reports_a_diff_and_touches_nothing(tmp_path):
+    target = tmp_path / "a.conf"
+    target.write_text("old\n")
+    target.chmod(0o644)
+    result = apply(tmp_path, check=True, diff=True, files=[{"path": str(target), "content": "new\n"}])
+    assert result["changed"] is True
+    assert result["diff"][0]["before"] == "old\n" and result["diff"][0]["after"] == "new\n"
+    assert target.read_text() == "old\n"
+
+
+def test_refused_file_installs_nothing(tmp_path):
+    good, bad = tmp_path / "good.conf", tmp_path / "bad.conf"
+    result = apply(tmp_path, files=[{"path": str(good), "content": "fine\n"},
+                                    {"path": str(bad), "content": "broken\n", "validate": "grep -q fine %s"}])
+    assert result.get("failed") and "was refused by `grep -q fine %s`" % bad in result["msg"]
+    assert not good.exists() and not bad.exists()
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".ktc-")] == []
+
+
+def test_purge_removes_files_no_longer_rendered(tmp_path):
+    keep, stale = tmp_path / "30-ktc-vlan100.network", tmp_path / "30-ktc-vlan999.network"
+    stale.write_text("old segment\n")
+    result = apply(tmp_path, files=[{"path": str(keep), "content": "x\n"}], purge=[str(tmp_path / "*-ktc-*")])
+    assert result["changed"] is True and str(stale) in result["changed_files"]
+    assert keep.exists() and not stale.exists()
+
+
+def test_failed_activation_restores_the_previous_files(tmp_path):
+    target = tmp_path / "a.conf"
+    target.write_text("working\n")
+    target.chmod(0o644)
+    result = apply(tmp_path, files=[{"path": str(target), "content": "new\n"}],
+                   activate=[{"command": "grep -q working %s" % target}])
+    assert result.get("failed") and "the previous files were restored" in result["msg"]
+    assert target.read_text() == "working\n"
+    assert "activation failed" in (tmp_path / "state" / "test" / "rolled-back").read_text()
+
+
+def test_activation_only_for_matching_changes(tmp_path):
+    a, b = tmp_path / "a.conf", tmp_path / "b.conf"
+    result = apply(tmp_path, files=[{"path": str(a), "content": "1\n"}, {"path": str(b), "content": "2\n"}],
+                   activate=[{"command": "true a", "when_changed": [str(a)]},
+                             {"command": "true c", "when_changed": [str(tmp_path / "c*")]}])
+    assert result["activated"] == ["true a"]
