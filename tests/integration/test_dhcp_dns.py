@@ -15,7 +15,8 @@ DOMAIN = SITE["domain"]
 def lease(client, mac=None):
     """Run a real DHCP exchange (dhclient) in the client's namespace; return its new address."""
     if mac:
-        client.run("ip link set eth0 down; ip link set eth0 address %s; ip link set eth0 up" % mac)
+        # Changed while up: a link flap would put the switch port through spanning tree's delay.
+        assert client.run("ip link set eth0 address %s" % mac).rc == 0
     result = client.run("ip addr flush dev eth0; dhclient -r -pf /run/dhclient-%s.pid -lf /var/lib/dhcp/%s.leases eth0;"
                         " timeout 30 dhclient -1 -pf /run/dhclient-%s.pid -lf /var/lib/dhcp/%s.leases eth0 && "
                         "ip -4 -o addr show dev eth0" % ((client.namespace,) * 4))
