@@ -83,7 +83,7 @@ def main():
     big = ruleset_for(300)
     sh("core", "cat > /tmp/ktc-filter-300.nft", stdin=big)
     rulesets = [
-        ("lab firewall (%d segments)" % sh("core", "nft -j list set inet ktc_filter office_nets").count('"prefix"'),
+        ("lab firewall (%d office nets)" % sh("core", "nft -j list set inet ktc_filter office_nets").count('"prefix"'),
          "nft -f /etc/nftables.conf"),
         ("300-office firewall", "nft -f /tmp/ktc-filter-300.nft"),
         ("no filter table (NAT only)", "nft delete table inet ktc_filter"),
