@@ -13,12 +13,16 @@ DOMAIN = SITE["domain"]
 
 
 def lease(client, mac=None):
-    """Run a real DHCP exchange (dhclient) in the client's namespace; return its new address."""
+    """Run a real DHCP exchange (dhclient) in the client's namespace; return its new address.
+
+    dhclient runs in its own UTS namespace: a network namespace shares the switch VM's hostname, which
+    dhclient-script would otherwise set to the host name of a reservation.
+    """
     if mac:
         # Changed while up: a link flap would put the switch port through spanning tree's delay.
         assert client.run("ip link set eth0 address %s" % mac).rc == 0
     result = client.run("ip addr flush dev eth0; dhclient -r -pf /run/dhclient-%s.pid -lf /var/lib/dhcp/%s.leases eth0;"
-                        " timeout 30 dhclient -1 -pf /run/dhclient-%s.pid -lf /var/lib/dhcp/%s.leases eth0 && "
+                        " timeout 30 unshare --uts dhclient -1 -pf /run/dhclient-%s.pid -lf /var/lib/dhcp/%s.leases eth0 && "
                         "ip -4 -o addr show dev eth0" % ((client.namespace,) * 4))
     assert result.rc == 0, result.stderr
     client.address = result.stdout.split("inet ")[1].split("/")[0]
