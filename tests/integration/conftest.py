@@ -114,3 +114,13 @@ def wait_until(predicate, timeout, interval=1.0):
             return True
         time.sleep(interval)
     return predicate()
+
+
+def converge(limit, extra_vars):
+    """Run the main job (playbooks/site.yml) on ``limit`` with ``extra_vars``; return (returncode, output)."""
+    completed = subprocess.run(
+        ["ansible-playbook", "-i", os.path.join(REPO, "inventories", "lab"), os.path.join(REPO, "playbooks", "site.yml"),
+         "--limit", limit, "-e", extra_vars],
+        cwd=REPO, env=dict(os.environ, ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"), ANSIBLE_NOCOLOR="1"),
+        capture_output=True, text=True, timeout=600)
+    return completed.returncode, completed.stdout + completed.stderr

@@ -1,9 +1,6 @@
 """Commit confirmed: a ruleset that cuts the controller off is undone by the host itself."""
 
-import os
-import subprocess
-
-from conftest import CORE_NAME, REPO, vm
+from conftest import CORE_NAME, converge, vm
 
 
 def test_ruleset_that_blocks_the_controller_is_rolled_back_by_the_host():
@@ -11,13 +8,8 @@ def test_ruleset_that_blocks_the_controller_is_rolled_back_by_the_host():
     before = core.check_output("nft list table inet ktc_filter")
     assert '"eth0"' in before
     # The change under test: no interface of the controller may open SSH any more.
-    completed = subprocess.run(
-        ["ansible-playbook", "-i", os.path.join(REPO, "inventories", "lab"), os.path.join(REPO, "playbooks", "site.yml"),
-         "--limit", CORE_NAME, "-e", '{"firewall_controller_interfaces": [], "firewall_confirm_timeout": 20}'],
-        cwd=REPO, env=dict(os.environ, ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"), ANSIBLE_NOCOLOR="1"),
-        capture_output=True, text=True, timeout=600)
-    output = completed.stdout + completed.stderr
-    assert completed.returncode != 0, output
+    returncode, output = converge(CORE_NAME, '{"firewall_controller_interfaces": [], "firewall_confirm_timeout": 20}')
+    assert returncode != 0, output
     assert "ROLLBACK on %s" % CORE_NAME in output
     assert "cut the controller off" in output and "rolled back to its previous files" in output
     # The host is reachable again, on exactly the ruleset it had before.
