@@ -226,7 +226,8 @@ def write_ssh_config(lab):
         for name, port in entries:
             handle.write("Host %s\n  HostName 127.0.0.1\n  Port %d\n  User root\n  IdentityFile %s\n"
                          "  StrictHostKeyChecking no\n  UserKnownHostsFile /dev/null\n  LogLevel ERROR\n"
-                         "  BatchMode yes\n  ControlMaster auto\n  ControlPath %s/cm-%%n\n  ControlPersist 300\n"
+                         "  BatchMode yes\n  ConnectTimeout 10\n  ServerAliveInterval 5\n  ServerAliveCountMax 3\n"
+                         "  ControlMaster auto\n  ControlPath %s/cm-%%n\n  ControlPersist 300\n"
                          % (name, port, KEY, os.path.dirname(KEY)))
 
 

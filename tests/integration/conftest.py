@@ -102,6 +102,24 @@ def addressed_clients(clients):
     return clients
 
 
+def lease(client, mac=None, release=True):
+    """Run a real DHCP exchange (dhclient) in the client's namespace; return its new address.
+
+    dhclient runs in its own UTS namespace: a network namespace shares the switch VM's hostname, which
+    dhclient-script would otherwise set to the host name of a reservation.
+    """
+    if mac:
+        # Changed while up: a link flap would put the switch port through spanning tree's delay.
+        assert client.run("ip link set eth0 address %s" % mac).rc == 0
+    files = "-pf /run/dhclient-%s.pid -lf /var/lib/dhcp/%s.leases" % (client.namespace, client.namespace)
+    stop = "dhclient -r" if release else "dhclient -x"
+    result = client.run("ip addr flush dev eth0; %s %s eth0; timeout 30 unshare --uts dhclient -1 %s eth0 && "
+                        "ip -4 -o addr show dev eth0" % (stop, files, files))
+    assert result.rc == 0, result.stderr
+    client.address = result.stdout.split("inet ")[1].split("/")[0]
+    return client.address
+
+
 def isp(command):
     """Run a command in the lab's isp namespace on this host."""
     return subprocess.run(["ip", "netns", "exec", ISP_NS, "sh", "-c", command], capture_output=True, text=True)
@@ -117,10 +135,13 @@ def wait_until(predicate, timeout, interval=1.0):
 
 
 def converge(limit, extra_vars):
-    """Run the main job (playbooks/site.yml) on ``limit`` with ``extra_vars``; return (returncode, output)."""
+    """Run the main job (playbooks/site.yml) on ``limit`` with ``extra_vars``; return (returncode, output).
+
+    The controller (localhost) is always in the limit, so validation and allocation run first as in production.
+    """
     completed = subprocess.run(
         ["ansible-playbook", "-i", os.path.join(REPO, "inventories", "lab"), os.path.join(REPO, "playbooks", "site.yml"),
-         "--limit", limit, "-e", extra_vars],
+         "--limit", "localhost," + limit, "-e", extra_vars],
         cwd=REPO, env=dict(os.environ, ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"), ANSIBLE_NOCOLOR="1"),
         capture_output=True, text=True, timeout=600)
     return completed.returncode, completed.stdout + completed.stderr

@@ -1,30 +1,15 @@
 """dhcp_dns in the lab: leases from Kea in every segment, reservations, names from Unbound, safe reloads."""
 
 import ipaddress
+import json
+from shlex import quote
 
 import pytest
 
-from conftest import CORE_NAME, SITE, converge, isp
+from conftest import CORE_NAME, SITE, converge, isp, lease, wait_until
 
 RESERVED = next((o["id"], r) for o in SITE["offices"] for r in o.get("reservations", []))
 DOMAIN = SITE["domain"]
-
-
-def lease(client, mac=None):
-    """Run a real DHCP exchange (dhclient) in the client's namespace; return its new address.
-
-    dhclient runs in its own UTS namespace: a network namespace shares the switch VM's hostname, which
-    dhclient-script would otherwise set to the host name of a reservation.
-    """
-    if mac:
-        # Changed while up: a link flap would put the switch port through spanning tree's delay.
-        assert client.run("ip link set eth0 address %s" % mac).rc == 0
-    result = client.run("ip addr flush dev eth0; dhclient -r -pf /run/dhclient-%s.pid -lf /var/lib/dhcp/%s.leases eth0;"
-                        " timeout 30 unshare --uts dhclient -1 -pf /run/dhclient-%s.pid -lf /var/lib/dhcp/%s.leases eth0 && "
-                        "ip -4 -o addr show dev eth0" % ((client.namespace,) * 4))
-    assert result.rc == 0, result.stderr
-    client.address = result.stdout.split("inet ")[1].split("/")[0]
-    return client.address
 
 
 def one_per_segment(clients):
@@ -92,3 +77,39 @@ def test_malformed_change_is_refused_and_nothing_changes(core, leased_clients):
     assert core.check_output("sha256sum /etc/kea/kea-dhcp4.conf") == before
     assert core.check_output("systemctl show -p MainPID --value kea-dhcp4-server") == pid
     assert lease(leased_clients[0]) == leased_clients[0].address
+
+
+def kea(core, command, **arguments):
+    request = json.dumps({"command": command, "arguments": arguments} if arguments else {"command": command})
+    reply = json.loads(core.check_output("echo %s | socat -t 10 UNIX-CONNECT:/run/kea/kea4-ctrl-socket -" % quote(request)))
+    assert reply["result"] == 0, reply
+    return reply.get("arguments", {})
+
+
+def assigned(core, client):
+    name = "subnet[%d].assigned-addresses" % client.facts["vlan"]
+    return kea(core, "statistic-get", name=name)[name][0][0]
+
+
+def answers(host, command):
+    """The command's output, or "" while the host cannot be reached (rebooting)."""
+    try:
+        return host.run(command).stdout.strip()
+    except RuntimeError:
+        return ""
+
+
+def test_leases_survive_a_reboot_of_core(core, leased_clients):
+    """Kea reloads its lease file at boot: each client keeps its address even when it asks for none."""
+    before = {client.port + "@" + client.switch: (client.address, assigned(core, client)) for client in leased_clients}
+    boot_id = core.check_output("cat /proc/sys/kernel/random/boot_id")
+    core.run("systemd-run --on-active=1 systemctl reboot")
+    assert wait_until(lambda: answers(core, "cat /proc/sys/kernel/random/boot_id") not in ("", boot_id), 600, 10)
+    assert wait_until(lambda: answers(core, "systemctl is-active kea-dhcp4-server unbound >/dev/null && echo up") == "up",
+                      300, 5)
+    for client in leased_clients:
+        address, count = before[client.port + "@" + client.switch]
+        assert count >= 1 and assigned(core, client) == count, client
+        # No hint: without its own lease file dhclient asks for no address, so the answer is Kea's memory.
+        client.run("rm -f /var/lib/dhcp/%s.leases" % client.namespace)
+        assert lease(client, release=False) == address, client

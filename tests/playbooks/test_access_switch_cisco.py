@@ -1,0 +1,163 @@
+"""access_switch on a cisco_ios switch, rendered on the controller (state rendered): no device, no SSH library.
+
+The expected commands are derived from the inventory, the site model and the ledger the playbook is given, never
+copied from the output: a role that ignored the ledger, or a ledger other than the one rendered, fails them.
+"""
+
+import ipaddress
+import json
+import os
+import subprocess
+
+import pytest
+import yaml
+
+from conftest import REPO
+
+PRODUCTION = os.path.join(REPO, "inventories", "production")
+SWITCH = "sw-setda"
+
+
+def load_yaml(*path):
+    with open(os.path.join(*path)) as handle:
+        return yaml.safe_load(handle)
+
+
+def switch_vars(name):
+    """The switch's variables from the production inventory (its group's vars, then its own)."""
+    group = load_yaml(PRODUCTION, "hosts.yml")["all"]["children"]["access_switches"]["children"]["cisco_access_switches"]
+    return dict(group["vars"], **group["hosts"][name])
+
+
+def core_management_address():
+    core = load_yaml(PRODUCTION, "hosts.yml")["all"]["children"]["core_routers"]["hosts"]["core-ktc"]
+    return core["ktc_management_address"]
+
+
+def render(tmp_path, ledger_path):
+    """Run tests/playbooks/cisco_rendered.yml for the switch; return its access_switch_ios_commands."""
+    env = dict(os.environ, ANSIBLE_STDOUT_CALLBACK="ansible.posix.json", ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"),
+               ANSIBLE_LOCAL_TEMP=str(tmp_path / "tmp"), ANSIBLE_NOCOLOR="1",
+               # network_cli's per-host sockets, away from ~/.ansible and from a run next to this one.
+               ANSIBLE_PERSISTENT_CONTROL_PATH_DIR=str(tmp_path / "pc"))
+    completed = subprocess.run(
+        ["ansible-playbook", "-i", PRODUCTION, "--limit", SWITCH, "-e", "ktc_ledger_path=%s" % ledger_path,
+         os.path.join(REPO, "tests", "playbooks", "cisco_rendered.yml")],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr
+    data = json.loads(completed.stdout[completed.stdout.index("{"):])
+    found = [task["hosts"][SWITCH] for play in data["plays"] for task in play["tasks"]
+             if task["task"]["name"] == "access_switch : Show the commands" and SWITCH in task["hosts"]]
+    assert found, "the role printed no commands for %s" % SWITCH
+    return found[-1]["access_switch_ios_commands"]
+
+
+def blocks(commands):
+    """{interface: [its commands]} from a rendered list of `interface X` followed by its commands."""
+    result = {}
+    current = None
+    for line in commands:
+        if line.startswith("interface "):
+            current = line.split(" ", 1)[1]
+            assert current not in result, "interface %s rendered twice" % current
+            result[current] = []
+        else:
+            assert current is not None, "command %r outside an interface" % line
+            result[current].append(line)
+    return result
+
+
+def vlan_list(text):
+    """IOS VLAN list (10,101-103) to a list of ints."""
+    vlans = []
+    for part in text.split(","):
+        first, _, last = part.partition("-")
+        vlans.extend(range(int(first), int(last or first) + 1))
+    return vlans
+
+
+def expected(ledger):
+    """What the switch's configuration must be, from the inventory, the site model and ``ledger``."""
+    switch = switch_vars(SWITCH)
+    office = switch["ktc_office"]
+    site = load_yaml(PRODUCTION, "group_vars", "all", "site.yml")["ktc_site"]
+    management = ipaddress.ip_network(site["management"]["prefix"])
+    segments = [segment["name"] for o in site["offices"] if o["id"] == office for segment in o["segments"]]
+    vlan_of = dict((segment, ledger["offices"][office][segment]["vlan"]) for segment in segments)
+    return {
+        "office": office,
+        "uplink": switch["ktc_switch_uplink"],
+        "ports": dict((port, segment) for segment, ports in switch["ktc_switch_access_ports"].items() for port in ports),
+        "vlan_of": vlan_of,
+        "segments": segments,
+        "management_vlan": site["management"]["vlan"],
+        "svi": "Vlan%d" % site["management"]["vlan"],
+        "address": "ip address %s %s" % (switch["ktc_management_address"], management.netmask),
+        "gateway": str(management.network_address + 1),
+    }
+
+
+def check(commands, want):
+    """Assert the rendered commands are exactly what ``want`` (from expected()) says."""
+    # VLANs: management and each of the office's segments, named, active and not shut down, in that order.
+    vlan_commands = []
+    for vlan, name in [(want["management_vlan"], "management")] + \
+            [(want["vlan_of"][segment], "%s-%s" % (want["office"], segment)) for segment in want["segments"]]:
+        vlan_commands += ["vlan %d" % vlan, "name %s" % name, "state active", "no shutdown"]
+    assert commands["vlans"] == vlan_commands
+
+    # Access ports: mode access in their segment's VLAN, nothing else; the trunk: exactly management and the office's VLANs.
+    l2 = blocks(commands["l2_interfaces"])
+    assert set(l2) == set(want["ports"]) | {want["uplink"]}
+    for port, segment in want["ports"].items():
+        assert sorted(l2[port]) == sorted(["switchport mode access", "switchport access vlan %d" % want["vlan_of"][segment]]), port
+    trunk = l2[want["uplink"]]
+    allowed = [line for line in trunk if line.startswith("switchport trunk allowed vlan ")]
+    assert len(allowed) == 1, trunk
+    allowed_vlans = vlan_list(allowed[0][len("switchport trunk allowed vlan "):])
+    assert sorted(allowed_vlans) == sorted([want["management_vlan"]] + list(want["vlan_of"].values()))
+    assert sorted(set(trunk) - set(allowed)) == ["switchport mode trunk", "switchport nonegotiate"]
+
+    # Descriptions and no shutdown: the ports, the trunk and the management interface.
+    interfaces = blocks(commands["interfaces"])
+    assert interfaces == dict([(port, ["description %s" % segment, "no shutdown"]) for port, segment in want["ports"].items()]
+                              + [(want["uplink"], ["description trunk to core", "no shutdown"]),
+                                 (want["svi"], ["description management", "no shutdown"])])
+
+    # Management: the switch's address on the management VLAN's interface, the default route through core.
+    assert blocks(commands["l3_interfaces"]) == {want["svi"]: [want["address"]]}
+    assert commands["static_routes"] == ["ip route 0.0.0.0 0.0.0.0 %s" % want["gateway"]]
+
+
+@pytest.fixture(scope="module")
+def production_render(tmp_path_factory):
+    ledger_path = os.path.join(PRODUCTION, "ipam.yml")
+    return render(tmp_path_factory.mktemp("render"), ledger_path), load_yaml(ledger_path)
+
+
+def test_rendered_commands_follow_the_production_ledger(production_render):
+    commands, ledger = production_render
+    want = expected(ledger)
+    # The sample switch has ports in every segment of its office (else the test would prove less).
+    assert set(want["ports"].values()) == set(want["segments"]) and len(want["segments"]) >= 2
+    assert want["gateway"] == core_management_address()
+    check(commands, want)
+
+
+def test_a_changed_ledger_changes_the_commands(tmp_path):
+    """Render with a ledger whose VLANs for the office moved: the commands follow it, and the production numbers fail."""
+    production = load_yaml(PRODUCTION, "ipam.yml")
+    moved = load_yaml(PRODUCTION, "ipam.yml")
+    office = switch_vars(SWITCH)["ktc_office"]
+    pool = load_yaml(PRODUCTION, "group_vars", "all", "site.yml")["ktc_site"]["vlan_pool"]
+    used = set(entry["vlan"] for segments in production["offices"].values() for entry in segments.values())
+    free = iter(sorted(set(range(pool["first"], pool["last"] + 1)) - used, reverse=True))
+    for entry in moved["offices"][office].values():
+        entry["vlan"] = next(free)
+    ledger_path = tmp_path / "ipam.yml"
+    ledger_path.write_text(yaml.safe_dump(moved, default_flow_style=False))
+
+    commands = render(tmp_path, str(ledger_path))
+    check(commands, expected(moved))
+    with pytest.raises(AssertionError):
+        check(commands, expected(production))
