@@ -5,7 +5,7 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 LAB := $(VENV)/bin/python scripts/lab/lab.py
 
-.PHONY: setup lab lab-up converge verify lab-down plan test lint unit molecule bench bench-converge bench-firewall
+.PHONY: setup lab lab-up converge verify lab-down plan test lint unit molecule bench bench-converge bench-firewall bench-dhcp-dns bench-shaping
 
 setup:
 	@scripts/setup.sh
@@ -56,3 +56,9 @@ bench-converge: setup
 
 bench-firewall: setup
 	python tests/bench/bench_firewall.py
+
+bench-dhcp-dns: setup
+	python tests/bench/bench_dhcp_dns.py
+
+bench-shaping: setup
+	python tests/bench/bench_shaping.py

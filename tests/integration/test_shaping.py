@@ -1,0 +1,86 @@
+"""Uplink shaping on core (functional, not timing): an HTB class per office on each uplink and on its IFB, with
+the site model's rates, a fair leaf queue, and traffic of each office counted in its own class both ways."""
+
+import json
+import re
+
+import pytest
+
+from conftest import CORE_VARS, SEGMENTS, SITE
+
+OFFICES = {office["id"]: office for office in SITE["offices"]}
+PRIMARY_MBIT = SITE["uplinks"][0]["bandwidth_mbit"]
+UPLINKS = [dict(uplink, mbit=next(u["bandwidth_mbit"] for u in SITE["uplinks"] if u["name"] == uplink["name"]))
+           for uplink in CORE_VARS["ktc_uplinks"]]
+
+
+def office_minor(office):
+    return "%x" % min(f["vlan"] for (o, _), f in SEGMENTS.items() if o == office and f["kind"] != "event")
+
+
+UNITS = {"bit": 1, "Kbit": 1000, "Mbit": 1000 ** 2, "Gbit": 1000 ** 3}
+
+
+def bits(text):
+    number, unit = re.match(r"([\d.]+)(\w+)", text).groups()
+    return round(float(number) * UNITS[unit])
+
+
+def classes(core, device):
+    """The HTB classes of a device: {handle: {parent, rate, ceil (bit/s), packets}} (tc has no JSON for them)."""
+    found = {}
+    for block in core.check_output("tc -s class show dev %s", device).split("\nclass ")[0:]:
+        match = re.search(r"htb (\S+) (?:parent (\S+)|root).* rate (\S+) ceil (\S+).*?Sent \d+ bytes (\d+) pkt", block, re.S)
+        if match:
+            handle, parent, rate, ceil, packets = match.groups()
+            found[handle] = {"parent": parent, "rate": bits(rate), "ceil": bits(ceil), "packets": int(packets)}
+    return found
+
+
+@pytest.mark.parametrize("uplink", UPLINKS, ids=[u["name"] for u in UPLINKS])
+def test_every_office_has_its_class_on_both_directions_of_every_uplink(core, uplink):
+    ingress = json.loads(core.check_output("tc -j filter show dev %s parent ffff:", uplink["interface"]))
+    actions = json.dumps(ingress)
+    assert "ctinfo" in actions and "ifb-%s" % uplink["name"] in actions, ingress
+    scale = uplink["mbit"] / PRIMARY_MBIT
+    for device in (uplink["interface"], "ifb-" + uplink["name"]):
+        found = classes(core, device)
+        assert found["1:1"]["rate"] == uplink["mbit"] * 1000 ** 2
+        leaves = {q.get("parent"): q["kind"] for q in json.loads(core.check_output("tc -j qdisc show dev %s", device))}
+        for office_id, office in OFFICES.items():
+            handle = "1:" + office_minor(office_id)
+            assert handle in found, (device, office_id)
+            assert found[handle]["parent"] == "1:3"
+            assert found[handle]["rate"] == int(office["bandwidth"]["guaranteed_mbit"] * 1000 * scale) * 1000
+            assert found[handle]["ceil"] == int(min(office["bandwidth"]["ceiling_mbit"], uplink["mbit"] / scale)
+                                                * 1000 * scale) * 1000
+            assert leaves[handle] == "cake", (device, handle, leaves)
+
+
+def test_each_prefix_is_marked_with_its_office_class(core):
+    listing = core.check_output("nft -j list map ip ktc_shaping class_of_prefix")
+    elements = json.loads(listing)["nftables"][1]["map"]["elem"]
+    marks = {"%s/%d" % (e[0]["prefix"]["addr"], e[0]["prefix"]["len"]): e[1] for e in elements}
+    for (office, _), facts in SEGMENTS.items():
+        assert marks[facts["prefix"]] == int(office_minor(office), 16), facts["prefix"]
+
+
+def test_traffic_of_an_office_is_counted_in_its_class_both_ways(core, addressed_clients):
+    uplink = core.check_output("cat /run/ktc/uplink")
+    interface = next(u["interface"] for u in UPLINKS if u["name"] == uplink)
+    for client in {c.office: c for c in addressed_clients}.values():
+        handle = "1:" + office_minor(client.office)
+        before = [classes(core, device)[handle]["packets"] for device in (interface, "ifb-" + uplink)]
+        assert client.run("ping -n -q -c 5 -i 0.2 -W 2 192.0.2.80").rc == 0, client
+        after = [classes(core, device)[handle]["packets"] for device in (interface, "ifb-" + uplink)]
+        assert after[0] - before[0] >= 5 and after[1] - before[1] >= 5, (client, before, after)
+
+
+def test_the_shaper_reapplies_in_place(core):
+    """A rerun (what a changed office triggers) succeeds and leaves every class as it was."""
+    before = {d: classes(core, d) for d in (UPLINKS[0]["interface"], "ifb-" + UPLINKS[0]["name"])}
+    result = core.run("/usr/local/sbin/ktc-shaping")
+    assert result.rc == 0, result.stderr
+    after = {d: classes(core, d) for d in before}
+    strip = lambda found: {h: dict(c, packets=0) for h, c in found.items()}  # noqa: E731
+    assert {d: strip(c) for d, c in after.items()} == {d: strip(c) for d, c in before.items()}
