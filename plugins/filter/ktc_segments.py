@@ -14,7 +14,7 @@ description:
   - Joins the site model and the allocation ledger into one list, one item per segment, in the order of the
     site model. Templates read these items and never compute an address themselves.
   - Fails, naming them, when segments of the site model are not in the ledger yet (run the allocation first).
-positional: site
+positional: site, events
 options:
   _input:
     description: The ledger, as returned by M(ktc_ipam_allocate) (C(ledger)) or read from C(ipam.yml).
@@ -24,6 +24,11 @@ options:
     description: The site model, C(ktc_site).
     type: dict
     required: true
+  events:
+    description: Open events (C(ktc_events)), each a segment of kind C(event) of its office.
+    type: list
+    elements: dict
+    default: []
 """
 
 EXAMPLES = r"""
@@ -75,12 +80,12 @@ from ansible.errors import AnsibleFilterError
 # Controller-side plugins cannot import from a configured module_utils path (only modules can),
 # so the pure-Python core is put on sys.path explicitly.
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "module_utils"))
-from ktc_ipam import SiteError, segment_facts, validate_site  # noqa: E402 pylint: disable=wrong-import-position
+from ktc_ipam import SiteError, segment_facts, validate_site, with_events  # noqa: E402 pylint: disable=wrong-import-position
 
 
-def ktc_segments(ledger, site):
+def ktc_segments(ledger, site, events=None):
     try:
-        return segment_facts(validate_site(site), ledger)
+        return segment_facts(validate_site(with_events(site, events)), ledger)
     except SiteError as exc:
         raise AnsibleFilterError("ktc_segments: " + "; ".join(exc.errors))
 

@@ -241,6 +241,11 @@ def _validate_segments(office, where, errors):
                           "the segment must serve." % (seg_where, hosts))
         if segment.get("kind", "office") not in SEGMENT_KINDS:
             errors.append("%s.kind: %r is not one of %s." % (seg_where, segment.get("kind"), ", ".join(SEGMENT_KINDS)))
+        elif segment.get("kind") == "event":
+            reserved = segment.get("reserved_mbit")
+            if not _is_int(reserved) or reserved <= 0:
+                errors.append("%s.reserved_mbit: an event needs the Mbit/s it reserves on the uplink, a whole number "
+                              "above 0 (got %r)." % (seg_where, reserved))
     return names
 
 
@@ -294,7 +299,7 @@ def validate_site(site):
     offices = site.get("offices")
     if not isinstance(offices, list):
         raise SiteError(errors + ["ktc_site.offices: must be a list of offices."])
-    seen_ids, macs, guaranteed_total = {}, {}, 0
+    seen_ids, macs, guaranteed_total, reserved_total = {}, {}, 0, 0
     for index, office in enumerate(offices):
         if not isinstance(office, dict):
             errors.append("ktc_site.offices[%d]: must be a mapping {id, name, bandwidth, segments}." % index)
@@ -316,11 +321,18 @@ def validate_site(site):
             errors.append("%s.noc: %r must be true or false." % (where, office.get("noc")))
         guaranteed_total += _validate_bandwidth(office, where, uplink_mbit, errors)
         segment_names = _validate_segments(office, where, errors)
+        reserved_total += sum(segment.get("reserved_mbit", 0) for segment in office.get("segments") or []
+                              if isinstance(segment, dict) and segment.get("kind") == "event"
+                              and _is_int(segment.get("reserved_mbit")))
         _validate_reservations(office, where, segment_names, macs, errors)
     if uplink_mbit is not None and guaranteed_total > uplink_mbit:
         errors.append("ktc_site.offices: guaranteed_mbit adds up to %d Mbit/s, above the primary uplink's %d. Fix: "
                       "lower guarantees by %d Mbit/s in total." % (guaranteed_total, uplink_mbit,
                                                                     guaranteed_total - uplink_mbit))
+    elif uplink_mbit is not None and guaranteed_total + reserved_total > uplink_mbit:
+        errors.append("events: they reserve %d Mbit/s while the offices' guarantees take %d of the primary uplink's %d. "
+                      "Fix: reserve at most %d Mbit/s for events in total." % (
+                          reserved_total, guaranteed_total, uplink_mbit, uplink_mbit - guaranteed_total))
     if errors:
         raise SiteError(errors)
 
@@ -336,10 +348,20 @@ def validate_site(site):
     return normal
 
 
-def validate_switches(site, switches):
-    """Check the switches' inventory (office, platform, port map) against the site; raise SiteError."""
+def validate_switches(site, switches, events=()):
+    """Check the switches' inventory (office, platform, port map) and the events' switches; raise SiteError."""
     offices = dict((office["id"], office) for office in site["offices"])
     errors = []
+    by_name = dict((switch.get("name"), switch) for switch in switches)
+    for event in events or []:
+        switch = by_name.get(event.get("switch"))
+        if switch is None:
+            errors.append("event %s.switch: %r is not an access switch of the inventory (known: %s)."
+                          % (event.get("name"), event.get("switch"), ", ".join(sorted(str(n) for n in by_name))))
+        elif switch.get("office") != event.get("office"):
+            errors.append("event %s.switch: %s serves office %s, not %s. Fix: use a switch of %s."
+                          % (event.get("name"), switch["name"], switch.get("office"), event.get("office"),
+                             event.get("office")))
     for switch in switches:
         where = "switch %s" % switch.get("name")
         office = offices.get(switch.get("office"))
@@ -373,6 +395,80 @@ def validate_switches(site, switches):
                 port_owner[port] = segment
     if errors:
         raise SiteError(errors)
+
+
+# --------------------------------------------------------------------------------------------
+# Events: temporary segments (exams, recruitment days), opened and closed by playbooks/event.yml
+# --------------------------------------------------------------------------------------------
+
+EVENT_KEYS = ("name", "office", "clients", "reserved_mbit", "switch", "ports", "starts", "ends")
+
+
+def with_events(site, events):
+    """``site`` with each open event added to its office as a segment of kind event; raise SiteError.
+
+    An event is {name, office, clients, reserved_mbit, switch, ports, starts, ends} (ktc_events, written by
+    playbooks/event.yml). Its segment is allocated like any other and isolated like a guest segment; its
+    reservation is a shaping class the offices cannot borrow.
+    """
+    if not events:
+        return site
+    if not isinstance(events, list):
+        raise SiteError(["ktc_events: must be a list of events (see playbooks/event.yml)."])
+    offices = dict((o.get("id"), o) for o in site.get("offices") or [] if isinstance(o, dict))
+    errors, added = [], {}
+    for index, event in enumerate(events):
+        if not isinstance(event, dict):
+            errors.append("ktc_events[%d]: must be a mapping {%s}." % (index, ", ".join(EVENT_KEYS)))
+            continue
+        where = "event %s" % event.get("name", index)
+        unknown = sorted(set(event) - set(EVENT_KEYS))
+        if unknown:
+            errors.append("%s: unknown field(s) %s; an event has %s." % (where, ", ".join(unknown), ", ".join(EVENT_KEYS)))
+        name, office = event.get("name"), offices.get(event.get("office"))
+        if not isinstance(name, str) or not SEGMENT_RE.match(name):
+            errors.append("%s.name: %r must be 1..12 of [a-z0-9-] (it becomes the segment's name), e.g. cat-asn-1."
+                          % (where, name))
+        if office is None:
+            errors.append("%s.office: %r is not an office of ktc_site (known: %s). Fix: name the office that runs "
+                          "the event." % (where, event.get("office"), ", ".join(sorted(str(o) for o in offices))))
+            continue
+        if any(isinstance(seg, dict) and seg.get("name") == name for seg in office.get("segments") or []) \
+                or name in added.get(office["id"], ()):
+            errors.append("%s: office %s already has a segment or event named %s. Fix: choose another name."
+                          % (where, office["id"], name))
+        if not _is_int(event.get("clients")) or event["clients"] <= 0:
+            errors.append("%s.clients: the number of devices expected, a whole number above 0 (got %r)."
+                          % (where, event.get("clients")))
+        if not isinstance(event.get("switch"), str) or not event.get("switch"):
+            errors.append("%s.switch: name the access switch whose ports serve the event." % where)
+        ports = event.get("ports")
+        if not isinstance(ports, list) or not ports or not all(isinstance(p, str) and p for p in ports):
+            errors.append("%s.ports: give the switch ports of the event as a list, e.g. [swp2, swp3] (got %r)."
+                          % (where, ports))
+        added.setdefault(office["id"], []).append(name)
+    if errors:
+        raise SiteError(errors)
+    opened = dict(site)
+    opened["offices"] = []
+    for office in site["offices"]:
+        own = [e for e in events if e["office"] == office.get("id")]
+        if own:
+            office = dict(office, segments=list(office.get("segments") or []) + [
+                {"name": e["name"], "hosts": e["clients"], "kind": "event", "reserved_mbit": e["reserved_mbit"]}
+                for e in own])
+        opened["offices"].append(office)
+    return opened
+
+
+def port_map_with_events(switch, access_ports, events):
+    """A switch's port map ({segment: [ports]}) while ``events`` are open: an event's ports leave their segment."""
+    taken = dict((port, event["name"]) for event in events or [] if event.get("switch") == switch
+                 for port in event.get("ports") or [])
+    ports = dict((segment, [p for p in names if p not in taken]) for segment, names in (access_ports or {}).items())
+    for port, name in sorted(taken.items()):
+        ports.setdefault(name, []).append(port)
+    return dict((segment, names) for segment, names in ports.items() if names)
 
 
 # --------------------------------------------------------------------------------------------
@@ -684,6 +780,7 @@ def segment_facts(site, ledger):
                 "segment": segment["name"],
                 "kind": segment.get("kind", "office"),
                 "hosts": segment["hosts"],
+                "reserved_mbit": segment.get("reserved_mbit", 0),
                 "vlan": entry["vlan"],
                 "interface": "vlan%d" % entry["vlan"],
                 "prefix": str(net.cidr),

@@ -31,6 +31,13 @@ options:
     description: Path of the ledger file. A missing file is an empty ledger.
     type: path
     required: true
+  events:
+    description:
+      - Open events (C(ktc_events), written by C(playbooks/event.yml)), each allocated as a segment of kind
+        C(event) of its office. A closed event's segment is freed with O(release) (C(office/event)).
+    type: list
+    elements: dict
+    default: []
   release:
     description:
       - Ledger entries to free, as C(office) or C(office/segment). Each must already be gone from O(site);
@@ -104,7 +111,7 @@ import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_bytes, to_native
-from ansible.module_utils.ktc_ipam import SiteError, dump_ledger, plan, read_ledger
+from ansible.module_utils.ktc_ipam import SiteError, dump_ledger, plan, read_ledger, with_events
 
 
 def write_atomically(module, path, text):
@@ -121,13 +128,15 @@ def main():
             site=dict(type="dict", required=True),
             ledger_path=dict(type="path", required=True),
             release=dict(type="list", elements="str", default=[]),
+            events=dict(type="list", elements="dict", default=[]),
         ),
         supports_check_mode=True,
     )
     path = module.params["ledger_path"]
     try:
         before, ledger = read_ledger(path)
-        _site, ledger, report = plan(module.params["site"], ledger, module.params["release"])
+        _site, ledger, report = plan(with_events(module.params["site"], module.params["events"]), ledger,
+                                     module.params["release"])
     except SiteError as exc:
         module.fail_json(msg="Nothing was allocated or written:\n- " + "\n- ".join(exc.errors), errors=exc.errors)
     except (IOError, OSError, UnicodeError) as exc:

@@ -28,6 +28,11 @@ options:
     description: Path of the allocation ledger. A missing file is an empty ledger.
     type: path
     required: true
+  events:
+    description: Open events (C(ktc_events)); each must name a known office and one of that office's switches.
+    type: list
+    elements: dict
+    default: []
   switches:
     description:
       - The access switches of the inventory, one entry per host of group C(access_switches).
@@ -98,7 +103,7 @@ errors:
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
-from ansible.module_utils.ktc_ipam import SiteError, plan, read_ledger, validate_switches
+from ansible.module_utils.ktc_ipam import SiteError, plan, read_ledger, validate_switches, with_events
 
 
 def main():
@@ -106,6 +111,7 @@ def main():
         argument_spec=dict(
             site=dict(type="dict", required=True),
             ledger_path=dict(type="path", required=True),
+            events=dict(type="list", elements="dict", default=[]),
             switches=dict(type="list", elements="dict", default=[], options=dict(
                 name=dict(type="str", required=True),
                 office=dict(type="str"),
@@ -118,8 +124,8 @@ def main():
     )
     path = module.params["ledger_path"]
     try:
-        site, _ledger, report = plan(module.params["site"], read_ledger(path)[1])
-        validate_switches(site, module.params["switches"])
+        site, _ledger, report = plan(with_events(module.params["site"], module.params["events"]), read_ledger(path)[1])
+        validate_switches(site, module.params["switches"], module.params["events"])
     except SiteError as exc:
         module.fail_json(msg="The site model was refused; nothing was changed:\n- " + "\n- ".join(exc.errors),
                          errors=exc.errors)

@@ -13,15 +13,19 @@ Downloads (-R) go through the uplink's IFB (ingress shaping, classes found again
    fq_codel (per-flow) as the classes' leaf queue.
 4. Latency under load: ping RTT from a client while it downloads, minus idle RTT, shaped against unshaped,
    graded like the bufferbloat tests (A+ < 5 ms added, A < 30, B < 60, C < 200, D < 400, F).
+5. An open event (playbooks/event.yml, 4 Mbit/s reserved, on bkpsdm's port) against two offices, all saturating:
+   the event's throughput against its reservation. The event is closed afterwards (ledger and events file are
+   temporary copies).
 
-    make lab-up converge && .venv/bin/python tests/bench/bench_shaping.py
+    make lab-up converge && .venv/bin/python tests/bench/bench_shaping.py [--event-only]
 """
 
+import ipaddress
 import json
 import os
-import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 
 import yaml
@@ -33,6 +37,7 @@ import ktc_ipam  # noqa: E402
 SSH = ["ssh", "-F", os.path.join(REPO, ".lab", "ssh", "config")]
 SERVER, ISP = "192.0.2.80", "ktc-isp"
 SECONDS = 20
+EVENT_MBIT = 4
 
 
 def load(name):
@@ -122,6 +127,43 @@ def converge_leaf(leaf):
                     "-e", "core_router_shaping_leaf=%s" % leaf], cwd=REPO, check=True, capture_output=True)
 
 
+def event_job(action, paths):
+    extra = {"event_action": action, "event_name": "bench-ev", "event_office": "bkpsdm", "event_switch": "sw-bkpsdm",
+             "event_ports": "swp1", "event_clients": 40, "event_reserved_mbit": EVENT_MBIT}
+    extra.update(paths)
+    subprocess.run(["ansible-playbook", "-i", "inventories/lab", "playbooks/event.yml", "--limit",
+                    "localhost,core,sw-bkpsdm", "-e", json.dumps(extra)], cwd=REPO, check=True, capture_output=True)
+
+
+def bench_event():
+    with tempfile.TemporaryDirectory() as tmp:
+        paths = {"ktc_ledger_path": os.path.join(tmp, "ipam.yml"), "ktc_events_path": os.path.join(tmp, "events.yml")}
+        subprocess.run(["cp", os.path.join(REPO, "inventories/lab/ipam.yml"), paths["ktc_ledger_path"]], check=True)
+        subprocess.run(["cp", os.path.join(REPO, "inventories/lab/group_vars/all/events.yml"), paths["ktc_events_path"]],
+                       check=True)
+        event_job("open", paths)
+        try:
+            prefix = ipaddress.ip_network(load_path(paths["ktc_ledger_path"])["offices"]["bkpsdm"]["bench-ev"]["prefix"])
+            hosts = list(prefix.hosts())
+            sh("sw-bkpsdm", "ip netns exec c-swp1 sh -c 'ip addr flush dev eth0; ip addr add %s/%d dev eth0; "
+                            "ip route replace default via %s'" % (hosts[-2], prefix.prefixlen, hosts[0]))
+            got = downloads({"bkpsdm": 4, "diskominfo-1": 4, "dukcapil": 4})
+        finally:
+            event_job("close", paths)
+    print("\n5. An open event (%d Mbit/s reserved) against two offices, 4 flows each" % EVENT_MBIT)
+    print("| class | reserved or guaranteed | got |")
+    print("| --- | --- | --- |")
+    print("| event (on bkpsdm's port) | %d Mbit/s reserved | %.2f Mbit/s (%.2fx its reservation) |"
+          % (EVENT_MBIT, got["bkpsdm"], got["bkpsdm"] / EVENT_MBIT))
+    for name, office in (("diskominfo-1", "diskominfo"), ("dukcapil", "dukcapil")):
+        print("| office %s | %d Mbit/s guaranteed | %.2f Mbit/s |" % (office, GUARANTEED[office], got[name]))
+
+
+def load_path(path):
+    with open(path) as handle:
+        return yaml.safe_load(handle)
+
+
 def main():
     address_clients()
     for index in range(len(CLIENTS)):
@@ -129,6 +171,9 @@ def main():
     try:
         print("Uplink shaped at %d Mbit/s (lab site model); %d s per run; downloads through the IFB"
               % (SITE["uplinks"][0]["bandwidth_mbit"], SECONDS), flush=True)
+        if "--event-only" in sys.argv:
+            bench_event()
+            return
         three = downloads({"diskominfo-1": 4, "bkpsdm": 4, "dukcapil": 4})
         offices = {"diskominfo": three["diskominfo-1"], "bkpsdm": three["bkpsdm"], "dukcapil": three["dukcapil"]}
         total = sum(offices.values())
@@ -167,6 +212,8 @@ def main():
             idle = rtt("dukcapil")
             loaded = rtt("dukcapil", during={"dukcapil": 4})
             print("| %s | %.1f ms | %.1f ms | %.1f ms | %s |" % (mode, idle, loaded, loaded - idle, grade(loaded - idle)))
+        sh("core", "/usr/local/sbin/ktc-shaping")
+        bench_event()
     finally:
         sh("core", "/usr/local/sbin/ktc-shaping", check=False)
         subprocess.run(["pkill", "-f", "iperf3 -s -D -p 52"], check=False)

@@ -5,6 +5,7 @@ the SSH config that scripts/lab/lab.py writes (.lab/ssh/config).
 """
 
 import os
+import re
 import subprocess
 import sys
 import time
@@ -145,3 +146,22 @@ def converge(limit, extra_vars):
         cwd=REPO, env=dict(os.environ, ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"), ANSIBLE_NOCOLOR="1"),
         capture_output=True, text=True, timeout=600)
     return completed.returncode, completed.stdout + completed.stderr
+
+
+UNITS = {"bit": 1, "Kbit": 1000, "Mbit": 1000 ** 2, "Gbit": 1000 ** 3}
+
+
+def bits(text):
+    number, unit = re.match(r"([\d.]+)(\w+)", text).groups()
+    return round(float(number) * UNITS[unit])
+
+
+def classes(core, device):
+    """The HTB classes of a device: {handle: {parent, rate, ceil (bit/s), packets}} (tc has no JSON for them)."""
+    found = {}
+    for block in core.check_output("tc -s class show dev %s", device).split("\nclass ")[0:]:
+        match = re.search(r"htb (\S+) (?:parent (\S+)|root).* rate (\S+) ceil (\S+).*?Sent \d+ bytes (\d+) pkt", block, re.S)
+        if match:
+            handle, parent, rate, ceil, packets = match.groups()
+            found[handle] = {"parent": parent, "rate": bits(rate), "ceil": bits(ceil), "packets": int(packets)}
+    return found

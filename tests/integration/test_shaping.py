@@ -2,11 +2,10 @@
 the site model's rates, a fair leaf queue, and traffic of each office counted in its own class both ways."""
 
 import json
-import re
 
 import pytest
 
-from conftest import CORE_VARS, SEGMENTS, SITE
+from conftest import CORE_VARS, SEGMENTS, SITE, classes
 
 OFFICES = {office["id"]: office for office in SITE["offices"]}
 PRIMARY_MBIT = SITE["uplinks"][0]["bandwidth_mbit"]
@@ -16,25 +15,6 @@ UPLINKS = [dict(uplink, mbit=next(u["bandwidth_mbit"] for u in SITE["uplinks"] i
 
 def office_minor(office):
     return "%x" % min(f["vlan"] for (o, _), f in SEGMENTS.items() if o == office and f["kind"] != "event")
-
-
-UNITS = {"bit": 1, "Kbit": 1000, "Mbit": 1000 ** 2, "Gbit": 1000 ** 3}
-
-
-def bits(text):
-    number, unit = re.match(r"([\d.]+)(\w+)", text).groups()
-    return round(float(number) * UNITS[unit])
-
-
-def classes(core, device):
-    """The HTB classes of a device: {handle: {parent, rate, ceil (bit/s), packets}} (tc has no JSON for them)."""
-    found = {}
-    for block in core.check_output("tc -s class show dev %s", device).split("\nclass ")[0:]:
-        match = re.search(r"htb (\S+) (?:parent (\S+)|root).* rate (\S+) ceil (\S+).*?Sent \d+ bytes (\d+) pkt", block, re.S)
-        if match:
-            handle, parent, rate, ceil, packets = match.groups()
-            found[handle] = {"parent": parent, "rate": bits(rate), "ceil": bits(ceil), "packets": int(packets)}
-    return found
 
 
 @pytest.mark.parametrize("uplink", UPLINKS, ids=[u["name"] for u in UPLINKS])

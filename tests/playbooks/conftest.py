@@ -45,16 +45,19 @@ def ledger(tmp_path):
 
 @pytest.fixture
 def playbook(tmp_path):
-    def run(name, extra_vars=None, inventory=None, check=False):
+    def run(name, extra_vars=None, inventory=None, check=False, limit=None):
         env = dict(os.environ, ANSIBLE_STDOUT_CALLBACK="ansible.posix.json", ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"),
                    ANSIBLE_LOCAL_TEMP=str(tmp_path / "tmp"), ANSIBLE_NOCOLOR="1")
-        command = ["ansible-playbook", "-i", inventory or os.path.join(REPO, "inventories", "lab"),
-                   os.path.join(REPO, "playbooks", name)]
+        inventories = inventory if isinstance(inventory, list) else [inventory or os.path.join(REPO, "inventories", "lab")]
+        command = ["ansible-playbook"] + [arg for path in inventories for arg in ("-i", str(path))] + [
+            os.path.join(REPO, "playbooks", name)]
         if extra_vars:
             vars_file = tmp_path / "extra-vars.yml"
             vars_file.write_text(yaml.safe_dump(extra_vars))
             command += ["-e", "@%s" % vars_file]
         if check:
             command += ["--check", "--diff"]
+        if limit:
+            command += ["--limit", limit]
         return PlaybookRun(subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=300))
     return run

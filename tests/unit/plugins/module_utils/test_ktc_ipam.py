@@ -235,3 +235,55 @@ def test_committed_ledgers_match_their_site_models():
         _, new_ledger, report = ktc_ipam.plan(site, ledger)
         assert report["allocated"] == [], env
         assert ktc_ipam.dump_ledger(new_ledger) == text, env
+
+
+# Events: temporary segments opened and closed by playbooks/event.yml.
+EVENT = {"name": "cat-asn-1", "office": "bkpsdm", "clients": 40, "reserved_mbit": 3, "switch": "sw-bkpsdm",
+         "ports": ["swp1"], "starts": "2026-12-01 07:00", "ends": "2026-12-03 17:00"}
+
+
+def test_an_event_is_a_segment_of_kind_event_of_its_office_allocated_like_any_other():
+    site, ledger, _ = ktc_ipam.plan(ktc_ipam.with_events(lab_site(), [EVENT]), ktc_ipam.empty_ledger())
+    facts = {(f["office"], f["segment"]): f for f in ktc_ipam.segment_facts(site, ledger)}
+    event = facts[("bkpsdm", "cat-asn-1")]
+    assert event["kind"] == "event" and event["reserved_mbit"] == 3
+    assert event["hosts"] == 40 and event["prefixlen"] == ktc_ipam.prefixlen_for(40)
+    assert facts[("bkpsdm", "staff")]["reserved_mbit"] == 0
+
+
+def test_closing_an_event_and_releasing_it_restores_the_ledger():
+    _site, before, _ = ktc_ipam.plan(lab_site(), ktc_ipam.empty_ledger())
+    _site, opened, _ = ktc_ipam.plan(ktc_ipam.with_events(lab_site(), [EVENT]), before)
+    _site, closed, _ = ktc_ipam.plan(lab_site(), opened, ["bkpsdm/cat-asn-1"])
+    assert ktc_ipam.dump_ledger(closed) == ktc_ipam.dump_ledger(before) != ktc_ipam.dump_ledger(opened)
+
+
+@pytest.mark.parametrize("change, expected", [
+    ({"reserved_mbit": 5}, "events: they reserve 5 Mbit/s while the offices' guarantees take 16 of the primary uplink's 20"),
+    ({"reserved_mbit": 0}, "reserved_mbit: an event needs the Mbit/s it reserves"),
+    ({"clients": "many"}, "event cat-asn-1.clients: the number of devices expected"),
+    ({"ports": "swp1"}, "event cat-asn-1.ports: give the switch ports of the event as a list"),
+    ({"name": "staff"}, "office bkpsdm already has a segment or event named staff"),
+    ({"office": "nowhere"}, "event cat-asn-1.office: 'nowhere' is not an office of ktc_site"),
+    ({"room": "hall"}, "event cat-asn-1: unknown field(s) room"),
+])
+def test_an_event_the_site_cannot_take_is_refused(change, expected):
+    with pytest.raises(SiteError) as caught:
+        ktc_ipam.plan(ktc_ipam.with_events(lab_site(), [dict(EVENT, **change)]), ktc_ipam.empty_ledger())
+    assert expected in "\n".join(caught.value.errors)
+
+
+def test_an_event_on_another_office_switch_is_refused_naming_the_switch():
+    site = ktc_ipam.with_events(lab_site(), [EVENT])
+    switches = [{"name": "sw-dukcapil", "office": "dukcapil", "platform": "linux_bridge", "uplink": "eth1",
+                 "access_ports": {"staff": ["swp1"]}}]
+    with pytest.raises(SiteError) as caught:
+        ktc_ipam.validate_switches(site, switches, [dict(EVENT, switch="sw-dukcapil")])
+    assert "event cat-asn-1.switch: sw-dukcapil serves office dukcapil, not bkpsdm" in caught.value.errors[0]
+
+
+def test_event_ports_leave_their_segment_while_the_event_is_open():
+    ports = {"staff": ["swp1", "swp2"], "wifi": ["swp3"]}
+    assert ktc_ipam.port_map_with_events("sw-a", ports, [dict(EVENT, switch="sw-a", ports=["swp2", "swp3"])]) == {
+        "staff": ["swp1"], "cat-asn-1": ["swp2", "swp3"]}
+    assert ktc_ipam.port_map_with_events("sw-b", ports, [dict(EVENT, switch="sw-a")]) == ports

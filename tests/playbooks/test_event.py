@@ -1,0 +1,84 @@
+"""playbooks/event.yml on the controller: open and close an event in the ledger and the events file, refusals before
+anything is written, and a close that restores both files byte for byte. No device is touched: the runs are limited
+to localhost, made an inventory host by a second inventory (--limit cannot name the implicit localhost alone)."""
+
+import os
+import shutil
+
+import pytest
+import yaml
+
+from conftest import REPO
+
+OPEN = {"event_action": "open", "event_name": "cat-asn-1", "event_office": "bkpsdm", "event_switch": "sw-bkpsdm",
+        "event_ports": "swp1", "event_clients": 40, "event_reserved_mbit": 3,
+        "event_starts": "2026-12-01 07:00", "event_ends": "2026-12-03 17:00"}
+CLOSE = {"event_action": "close", "event_name": "cat-asn-1", "event_office": "bkpsdm"}
+
+
+@pytest.fixture
+def files(tmp_path, ledger):
+    """Copies of the lab's ledger and events file for the playbook to write; the extra vars pointing at them."""
+    events = tmp_path / "events.yml"
+    shutil.copy(os.path.join(REPO, "inventories", "lab", "group_vars", "all", "events.yml"), events)
+    return {"ktc_ledger_path": str(ledger), "ktc_events_path": str(events)}
+
+
+@pytest.fixture
+def event(playbook, tmp_path):
+    controller = tmp_path / "controller.yml"
+    controller.write_text(yaml.safe_dump({"all": {"hosts": {"localhost": {
+        "ansible_connection": "local", "ansible_python_interpreter": "{{ ansible_playbook_python }}"}}}}))
+
+    def run(extra_vars, check=False):
+        return playbook("event.yml", extra_vars, inventory=[os.path.join(REPO, "inventories", "lab"), controller],
+                        check=check, limit="localhost")
+    return run
+
+
+def snapshot(paths):
+    return {name: open(path, "rb").read() for name, path in paths.items()}
+
+
+def test_open_allocates_the_event_and_a_rerun_changes_nothing(event, files):
+    run = event(dict(files, **OPEN))
+    assert run.returncode == 0, run.stderr
+    events = yaml.safe_load(open(files["ktc_events_path"]))["ktc_events"]
+    assert events == [{"name": "cat-asn-1", "office": "bkpsdm", "clients": 40, "reserved_mbit": 3, "switch": "sw-bkpsdm",
+                       "ports": ["swp1"], "starts": "2026-12-01 07:00", "ends": "2026-12-03 17:00"}]
+    entry = yaml.safe_load(open(files["ktc_ledger_path"]))["offices"]["bkpsdm"]["cat-asn-1"]
+    assert entry["vlan"] and entry["prefix"]
+    again = event(dict(files, **OPEN))
+    assert again.returncode == 0 and again.stats["changed"] == 0, again.stderr
+
+
+def test_close_returns_both_files_to_their_bytes_before_the_event(event, files):
+    before = snapshot(files)
+    assert event(dict(files, **OPEN)).returncode == 0
+    assert snapshot(files) != before
+    run = event(dict(files, **CLOSE))
+    assert run.returncode == 0, run.stderr
+    assert snapshot(files) == before
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"event_reserved_mbit": 10}, "events: they reserve 10 Mbit/s while the offices' guarantees take 16"),
+    ({"event_switch": "sw-dukcapil"}, "event cat-asn-1.switch: sw-dukcapil serves office dukcapil, not bkpsdm"),
+    ({"event_name": "staff"}, "office bkpsdm already has a segment or event named staff"),
+    ({"event_office": "nowhere"}, "event cat-asn-1.office: 'nowhere' is not an office of ktc_site"),
+])
+def test_an_event_the_site_cannot_take_is_refused_before_anything_is_written(event, files, change, message):
+    before = snapshot(files)
+    run = event(dict(files, **dict(OPEN, **change)))
+    assert run.returncode != 0
+    assert message in run.task("Refuse an event the site cannot take, before anything is written")["msg"]
+    assert snapshot(files) == before
+
+
+def test_check_mode_previews_the_event_and_writes_nothing(event, files):
+    before = snapshot(files)
+    run = event(dict(files, **OPEN), check=True)
+    assert run.returncode == 0, run.stderr
+    assert run.task("Write the open events")["changed"]
+    assert "bkpsdm/cat-asn-1" in " ".join(run.task("Allocate new segments and reservations into the ledger")["allocated"])
+    assert snapshot(files) == before
