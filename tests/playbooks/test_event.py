@@ -62,7 +62,7 @@ def test_close_returns_both_files_to_their_bytes_before_the_event(event, files):
 
 
 @pytest.mark.parametrize("change, message", [
-    ({"event_reserved_mbit": 10}, "events: they reserve 10 Mbit/s while the offices' guarantees take 16"),
+    ({"event_reserved_mbit": 10}, "events: they reserve 10 Mbit/s while the offices' guarantees take 7"),
     ({"event_switch": "sw-dukcapil"}, "event cat-asn-1.switch: sw-dukcapil serves office dukcapil, not bkpsdm"),
     ({"event_name": "staff"}, "office bkpsdm already has a segment or event named staff"),
     ({"event_office": "nowhere"}, "event cat-asn-1.office: 'nowhere' is not an office of ktc_site"),

@@ -65,7 +65,7 @@ REFUSALS = [
     ("guaranteed above ceiling", lambda s: office(s, "bkpsdm")["bandwidth"].update(guaranteed_mbit=21, ceiling_mbit=20),
      ["offices[bkpsdm].bandwidth", "guaranteed_mbit 21 is above ceiling_mbit 20"]),
     ("guarantees above the uplink", lambda s: [o["bandwidth"].update(guaranteed_mbit=8) for o in s["offices"]],
-     ["guaranteed_mbit adds up to 24", "primary uplink's 20", "by 4"]),
+     ["guaranteed_mbit adds up to 24", "primary uplink's 10", "by 14"]),
     ("ceiling above the uplink", lambda s: office(s, "bkpsdm")["bandwidth"].update(ceiling_mbit=30),
      ["offices[bkpsdm].bandwidth.ceiling_mbit", "above the primary uplink"]),
     ("reservation for an unknown segment",
@@ -259,7 +259,7 @@ def test_closing_an_event_and_releasing_it_restores_the_ledger():
 
 
 @pytest.mark.parametrize("change, expected", [
-    ({"reserved_mbit": 5}, "events: they reserve 5 Mbit/s while the offices' guarantees take 16 of the primary uplink's 20"),
+    ({"reserved_mbit": 5}, "events: they reserve 5 Mbit/s while the offices' guarantees take 7 of the primary uplink's 10"),
     ({"reserved_mbit": 0}, "reserved_mbit: an event needs the Mbit/s it reserves"),
     ({"clients": "many"}, "event cat-asn-1.clients: the number of devices expected"),
     ({"ports": "swp1"}, "event cat-asn-1.ports: give the switch ports of the event as a list"),
