@@ -9,7 +9,7 @@ PYTHON=${KTC_PYTHON:-python3}
 # Debian packages the tests and the lab need: qemu (software emulation) for the lab VMs, debootstrap
 # and e2fsprogs to build their image, dnsmasq-base for the lab's isp DNS, ssh for the controller.
 APT_PACKAGES=(git make qemu-system-x86 qemu-utils debootstrap e2fsprogs dnsmasq-base openssh-client iproute2
-  iputils-ping iperf3 bc)
+  iputils-ping iperf3 bc graphviz)
 
 stamp_ok() { [ -f "$1" ] && [ "$(cat "$1")" = "$2" ]; }
 
