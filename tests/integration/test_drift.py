@@ -1,0 +1,44 @@
+"""playbooks/drift_check.yml in the lab: green when every device matches the repository; a file changed by hand on
+core fails it with a summary naming the device, the role and the file, and the diff shows the change."""
+
+import os
+import subprocess
+
+from conftest import CORE_NAME, REPO, converge
+
+HAND_EDIT = "// changed by hand on core, not through the repository"
+
+
+def drift_check():
+    completed = subprocess.run(
+        ["ansible-playbook", "-i", os.path.join(REPO, "inventories", "lab"), os.path.join(REPO, "playbooks", "drift_check.yml"),
+         "--check", "--diff"],
+        cwd=REPO, env=dict(os.environ, ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"), ANSIBLE_NOCOLOR="1"),
+        capture_output=True, text=True, timeout=900)
+    return completed.returncode, completed.stdout + completed.stderr
+
+
+def test_drift_check_is_green_then_names_a_hand_edit_and_its_diff(core):
+    returncode, output = drift_check()
+    assert returncode == 0 and "No drift" in output, output[-3000:]
+    before = core.check_output("sha256sum /etc/kea/kea-dhcp4.conf")
+    core.check_output("echo '%s' >> /etc/kea/kea-dhcp4.conf" % HAND_EDIT)
+    try:
+        returncode, output = drift_check()
+        assert returncode != 0
+        assert "DRIFT: %s: dhcp_dns: /etc/kea/kea-dhcp4.conf." % CORE_NAME in " ".join(output.split()), output[-3000:]
+        assert "-" + HAND_EDIT in output          # the diff: the repository's file lacks the line
+        assert core.check_output("tail -1 /etc/kea/kea-dhcp4.conf") == HAND_EDIT   # check mode changed nothing
+    finally:
+        returncode, output = converge(CORE_NAME, "{}")
+    assert returncode == 0, output[-3000:]
+    assert core.check_output("sha256sum /etc/kea/kea-dhcp4.conf") == before
+
+
+def test_drift_check_refuses_to_run_for_real():
+    completed = subprocess.run(
+        ["ansible-playbook", "-i", os.path.join(REPO, "inventories", "lab"), os.path.join(REPO, "playbooks", "drift_check.yml")],
+        cwd=REPO, env=dict(os.environ, ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"), ANSIBLE_NOCOLOR="1"),
+        capture_output=True, text=True, timeout=300)
+    assert completed.returncode != 0 and "run it with --check --diff" in completed.stdout
+    assert "PLAY [Core router" not in completed.stdout    # stopped before any device
