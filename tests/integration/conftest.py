@@ -143,7 +143,8 @@ def converge(limit, extra_vars):
     completed = subprocess.run(
         ["ansible-playbook", "-i", os.path.join(REPO, "inventories", "lab"), os.path.join(REPO, "playbooks", "site.yml"),
          "--limit", "localhost," + limit, "-e", extra_vars],
-        cwd=REPO, env=dict(os.environ, ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"), ANSIBLE_NOCOLOR="1"),
+        cwd=REPO, env=dict(os.environ, ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"), ANSIBLE_NOCOLOR="1",
+                           ANSIBLE_FORCE_COLOR="0"),  # molecule forces colour on; the tests read the output
         capture_output=True, text=True, timeout=600)
     return completed.returncode, completed.stdout + completed.stderr
 

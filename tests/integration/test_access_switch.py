@@ -61,7 +61,9 @@ def bridge_vlans(switch_host, port):
 
 
 def changed_on(output, host):
-    return int(re.search(r"^%s\s+: ok=\d+\s+changed=(\d+)" % re.escape(host), output, re.M).group(1))
+    """The changed count of ``host`` in the play recap (colour codes, if any, removed first)."""
+    plain = re.sub(r"\x1b\[[0-9;]*m", "", output)
+    return int(re.search(r"^%s\s+: ok=\d+\s+changed=(\d+)" % re.escape(host), plain, re.M).group(1))
 
 
 @pytest.fixture

@@ -13,7 +13,8 @@ def drift_check():
     completed = subprocess.run(
         ["ansible-playbook", "-i", os.path.join(REPO, "inventories", "lab"), os.path.join(REPO, "playbooks", "drift_check.yml"),
          "--check", "--diff"],
-        cwd=REPO, env=dict(os.environ, ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"), ANSIBLE_NOCOLOR="1"),
+        cwd=REPO, env=dict(os.environ, ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"), ANSIBLE_NOCOLOR="1",
+                     ANSIBLE_FORCE_COLOR="0"),
         capture_output=True, text=True, timeout=900)
     return completed.returncode, completed.stdout + completed.stderr
 
@@ -38,7 +39,8 @@ def test_drift_check_is_green_then_names_a_hand_edit_and_its_diff(core):
 def test_drift_check_refuses_to_run_for_real():
     completed = subprocess.run(
         ["ansible-playbook", "-i", os.path.join(REPO, "inventories", "lab"), os.path.join(REPO, "playbooks", "drift_check.yml")],
-        cwd=REPO, env=dict(os.environ, ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"), ANSIBLE_NOCOLOR="1"),
+        cwd=REPO, env=dict(os.environ, ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"), ANSIBLE_NOCOLOR="1",
+                     ANSIBLE_FORCE_COLOR="0"),
         capture_output=True, text=True, timeout=300)
     assert completed.returncode != 0 and "run it with --check --diff" in completed.stdout
     assert "PLAY [Core router" not in completed.stdout    # stopped before any device

@@ -28,7 +28,8 @@ def event_job(action, paths):
     completed = subprocess.run(
         ["ansible-playbook", "-i", os.path.join(REPO, "inventories", "lab"), os.path.join(REPO, "playbooks", "event.yml"),
          "--limit", "localhost,%s,%s" % (CORE_NAME, SWITCH), "-e", yaml.safe_dump(extra, default_flow_style=True)],
-        cwd=REPO, env=dict(os.environ, ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"), ANSIBLE_NOCOLOR="1"),
+        cwd=REPO, env=dict(os.environ, ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"), ANSIBLE_NOCOLOR="1",
+                           ANSIBLE_FORCE_COLOR="0"),
         capture_output=True, text=True, timeout=900)
     assert completed.returncode == 0, (completed.stdout + completed.stderr)[-4000:]
 
