@@ -6,8 +6,10 @@ the SSH config that scripts/lab/lab.py writes (.lab/ssh/config).
 
 import os
 import re
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 
 import pytest
@@ -166,3 +168,86 @@ def classes(core, device):
             handle, parent, rate, ceil, packets = match.groups()
             found[handle] = {"parent": parent, "rate": bits(rate), "ceil": bits(ceil), "packets": int(packets)}
     return found
+
+
+# --- AWX's way of running a job, without AWX: the job templates of playbooks/awx/ktc_awx.yml run by ansible-runner in
+# the private data directory layout AWX gives each job (project/ a fresh checkout of the project's repository,
+# inventory/hosts a script printing the inventory as AWX imported it from the project, env/ the extra variables,
+# survey answers, command line and machine credential). The project's repository is a bare git repository seeded from
+# this working tree, so that what a job pushes back (ledger, events) is what the next job checks out.
+AWX = _load("playbooks", "awx", "ktc_awx.yml")
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+@pytest.fixture(scope="session")
+def awx_scm(tmp_path_factory):
+    """The project's repository (bare), holding this working tree as one commit on main."""
+    seed = tmp_path_factory.mktemp("awx-seed")
+    files = subprocess.run(["git", "ls-files", "-co", "--exclude-standard", "-z"], cwd=REPO, capture_output=True,
+                           check=True).stdout.decode().split("\0")
+    for name in filter(None, files):
+        if os.path.isfile(os.path.join(REPO, name)):
+            os.makedirs(os.path.dirname(os.path.join(seed, name)), exist_ok=True)
+            shutil.copy2(os.path.join(REPO, name), os.path.join(seed, name))
+    git = ["git", "-c", "user.name=ci", "-c", "user.email=ci@localhost"]
+    subprocess.run(git + ["init", "-q", "-b", "main"], cwd=seed, check=True)
+    subprocess.run(git + ["add", "-A"], cwd=seed, check=True)
+    subprocess.run(git + ["commit", "-q", "-m", "seed"], cwd=seed, check=True)
+    bare = str(tmp_path_factory.mktemp("awx-scm") / "ktc.git")
+    subprocess.run(["git", "clone", "-q", "--bare", str(seed), bare], check=True)
+    return bare
+
+
+def scm_file(scm, path):
+    """A file as the project's repository holds it on main."""
+    return subprocess.run(["git", "--git-dir", scm, "show", "main:" + path], capture_output=True, check=True).stdout
+
+
+def awx_job(scm, template, answers=None, limit=None, extra_vars=None, timeout=1500):
+    """Launch job template ``template`` against the lab inventory as AWX would; return (status, stdout).
+
+    ``answers`` are the survey's answers (unanswered questions take their defaults; a required one must be answered);
+    ``extra_vars`` override the template's own, as a launch-time prompt would.
+    """
+    spec = next(t for t in AWX["ktc_awx_job_templates"] if t["name"] == template)
+    job = tempfile.mkdtemp(prefix="awx_job_")
+    project = os.path.join(job, "project")
+    subprocess.run(["git", "clone", "-q", scm, project], check=True)          # AWX: make_local_copy of the revision
+    subprocess.run(["git", "checkout", "-q", "--detach"], cwd=project, check=True)
+    # AWX environment: none of this controller's or molecule's ANSIBLE_* settings; ansible.cfg from the project.
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ANSIBLE_", "MOLECULE_"))}
+    exported = subprocess.run(["ansible-inventory", "-i", os.path.join(project, "inventories", "lab"), "--list",
+                               "--export"], cwd=project, env=env, capture_output=True, text=True, check=True).stdout
+    os.makedirs(os.path.join(job, "inventory"))
+    with open(os.path.join(job, "inventory", "hosts"), "w") as script:
+        script.write("#!/usr/bin/env python3\nprint(%r)\n" % exported)
+    os.chmod(os.path.join(job, "inventory", "hosts"), 0o700)
+    survey = {q["variable"]: q.get("default") for q in spec.get("survey", [])}
+    missing = [q["variable"] for q in spec.get("survey", []) if q.get("required") and q["variable"] not in (answers or {})]
+    assert not missing, "survey questions left unanswered: %s" % missing
+    variables = dict(spec.get("extra_vars") or {}, **{k: v for k, v in survey.items() if v not in (None, "")})
+    variables.update(answers or {})
+    variables.update(awx_job_id=1, awx_job_template_name=template, awx_user_name="ci", ktc_record_remote=scm)
+    variables.update(extra_vars or {})
+    os.makedirs(os.path.join(job, "env"))
+    shutil.copy(os.path.join(REPO, ".lab", "ssh", "id_ed25519"), os.path.join(job, "env", "ssh_key"))
+    with open(os.path.join(job, "env", "extravars"), "w") as handle:
+        yaml.safe_dump(variables, handle)
+    with open(os.path.join(job, "env", "envvars"), "w") as handle:
+        yaml.safe_dump({"ANSIBLE_FORCE_COLOR": "True", "ANSIBLE_HOST_KEY_CHECKING": "False",
+                        "ANSIBLE_INVENTORY_UNPARSED_FAILED": "True", "ANSIBLE_RETRY_FILES_ENABLED": "False",
+                        "ANSIBLE_SSH_CONTROL_PATH_DIR": os.path.join(job, "cp"), "AWX_PRIVATE_DATA_DIR": job}, handle)
+    cmdline = (["--check"] if spec.get("job_type") == "check" else []) + (["--diff"] if spec.get("diff_mode") else [])
+    if cmdline:
+        with open(os.path.join(job, "env", "cmdline"), "w") as handle:
+            handle.write(" ".join(cmdline))
+    command = ["ansible-runner", "run", job, "-p", spec["playbook"], "--ident", "1",
+               "--inventory", os.path.join(job, "inventory", "hosts")]
+    if limit:
+        command += ["--limit", limit]
+    subprocess.run(command, env=env, capture_output=True, text=True, timeout=timeout)
+    artifacts = os.path.join(job, "artifacts", "1")
+    status = open(os.path.join(artifacts, "status")).read().strip()
+    stdout = ANSI.sub("", open(os.path.join(artifacts, "stdout")).read())
+    shutil.rmtree(job, ignore_errors=True)
+    return status, stdout
