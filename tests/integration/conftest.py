@@ -151,6 +151,16 @@ def converge(limit, extra_vars):
     return completed.returncode, completed.stdout + completed.stderr
 
 
+# Every file the roles manage on a device.
+MANAGED = ("/etc/systemd/network/*ktc* /etc/systemd/networkd.conf.d/*ktc* /etc/sysctl.d/*ktc* /etc/nftables.conf "
+           "/etc/nftables.d/* /etc/kea/kea-dhcp4.conf /etc/unbound/unbound.conf /etc/ktc/* /usr/local/sbin/ktc-* "
+           "/etc/systemd/system/ktc-*")
+
+
+def fingerprint(host):
+    return host.check_output("sha256sum $(ls -d %s 2>/dev/null | sort)" % MANAGED)
+
+
 UNITS = {"bit": 1, "Kbit": 1000, "Mbit": 1000 ** 2, "Gbit": 1000 ** 3}
 
 

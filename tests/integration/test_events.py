@@ -1,60 +1,39 @@
-"""An event network in the lab, opened and closed with playbooks/event.yml: its segment, its port, its shaping class
-the offices cannot borrow, and after closing, every file on core and on the switch exactly as before."""
+"""An event network in the lab, opened and closed by the AWX job "KTC event" (playbooks/event.yml): its segment, its
+port, its shaping class the offices cannot borrow, and after closing, every file on core and on the switch, the ledger
+and the events file exactly as before."""
 
 import ipaddress
-import os
-import shutil
-import subprocess
 
-import pytest
 import yaml
 
-from conftest import CORE_NAME, REPO, SITE, SWITCHES, classes, lease
+from conftest import SITE, SWITCHES, awx_job, classes, fingerprint, lease, scm_file
 
 SWITCH = "sw-bkpsdm"
 PORT = SWITCHES[SWITCH]["ktc_switch_access_ports"]["staff"][0]
+LEDGER_PATH, EVENTS_PATH = "inventories/lab/ipam.yml", "inventories/lab/group_vars/all/events.yml"
 EVENT = {"event_name": "cat-asn-1", "event_office": SWITCHES[SWITCH]["ktc_office"], "event_switch": SWITCH,
          "event_ports": PORT, "event_clients": 40, "event_reserved_mbit": 3,
          "event_starts": "2026-12-01 07:00", "event_ends": "2026-12-03 17:00"}
-# Every file the roles manage on a device.
-MANAGED = ("/etc/systemd/network/*ktc* /etc/systemd/networkd.conf.d/*ktc* /etc/sysctl.d/*ktc* /etc/nftables.conf "
-           "/etc/nftables.d/* /etc/kea/kea-dhcp4.conf /etc/unbound/unbound.conf /etc/ktc/* /usr/local/sbin/ktc-* "
-           "/etc/systemd/system/ktc-*")
 
 
-def event_job(action, paths):
-    """Run playbooks/event.yml (the AWX job) on core and the event's switch; the ledger and events file are copies."""
-    extra = dict(EVENT, event_action=action, **paths)
-    completed = subprocess.run(
-        ["ansible-playbook", "-i", os.path.join(REPO, "inventories", "lab"), os.path.join(REPO, "playbooks", "event.yml"),
-         "--limit", "localhost,%s,%s" % (CORE_NAME, SWITCH), "-e", yaml.safe_dump(extra, default_flow_style=True)],
-        cwd=REPO, env=dict(os.environ, ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"), ANSIBLE_NOCOLOR="1",
-                           ANSIBLE_FORCE_COLOR="0"),
-        capture_output=True, text=True, timeout=900)
-    assert completed.returncode == 0, (completed.stdout + completed.stderr)[-4000:]
+def event_job(scm, action):
+    """Launch the AWX job template "KTC event" with the survey's answers (conftest.awx_job)."""
+    status, output = awx_job(scm, "KTC event", dict(EVENT, event_action=action))
+    assert status == "successful", output[-4000:]
+    return output
 
 
-def fingerprint(host):
-    return host.check_output("sha256sum $(ls -d %s 2>/dev/null | sort)" % MANAGED)
-
-
-@pytest.fixture(scope="module")
-def paths(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("event")
-    shutil.copy(os.path.join(REPO, "inventories", "lab", "ipam.yml"), tmp / "ipam.yml")
-    shutil.copy(os.path.join(REPO, "inventories", "lab", "group_vars", "all", "events.yml"), tmp / "events.yml")
-    return {"ktc_ledger_path": str(tmp / "ipam.yml"), "ktc_events_path": str(tmp / "events.yml")}
-
-
-def test_an_event_opens_and_closes_leaving_every_file_as_it_was(core, switch_hosts, clients, paths):
+def test_an_event_opens_and_closes_leaving_every_file_as_it_was(awx_scm, core, switch_hosts, clients):
     switch = switch_hosts[SWITCH]
     client = next(c for c in clients if (c.switch, c.port) == (SWITCH, PORT))
     before = {"core": fingerprint(core), SWITCH: fingerprint(switch),
-              "files": {name: open(path, "rb").read() for name, path in paths.items()}}
+              "files": {path: scm_file(awx_scm, path) for path in (LEDGER_PATH, EVENTS_PATH)}}
     uplink = SITE["uplinks"][0]["bandwidth_mbit"]
 
-    event_job("open", paths)
-    entry = yaml.safe_load(open(paths["ktc_ledger_path"]))["offices"][EVENT["event_office"]][EVENT["event_name"]]
+    event_job(awx_scm, "open")
+    # The job pushed the events file and the ledger to the project: the close job's fresh checkout starts from them.
+    assert yaml.safe_load(scm_file(awx_scm, EVENTS_PATH))["ktc_events"][0]["name"] == EVENT["event_name"]
+    entry = yaml.safe_load(scm_file(awx_scm, LEDGER_PATH))["offices"][EVENT["event_office"]][EVENT["event_name"]]
     minor = "1:%x" % entry["vlan"]
     for device in ("eth1", "ifb-primary"):
         found = classes(core, device)
@@ -67,8 +46,8 @@ def test_an_event_opens_and_closes_leaving_every_file_as_it_was(core, switch_hos
     assert entry["prefix"] in core.check_output("nft list set inet ktc_filter guest_nets")
     assert client.reaches("192.0.2.80")
 
-    event_job("close", paths)
+    event_job(awx_scm, "close")
     assert minor not in classes(core, "eth1") and minor not in classes(core, "ifb-primary")
     assert {"core": fingerprint(core), SWITCH: fingerprint(switch),
-            "files": {name: open(path, "rb").read() for name, path in paths.items()}} == before
+            "files": {path: scm_file(awx_scm, path) for path in (LEDGER_PATH, EVENTS_PATH)}} == before
     lease(client)  # back in its office's segment for the tests that follow

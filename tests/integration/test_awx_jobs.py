@@ -1,0 +1,153 @@
+"""The operators' AWX jobs in the lab, each launched from its job template in playbooks/awx/ktc_awx.yml and run by
+ansible-runner in the directory layout AWX gives a job (conftest.awx_job): backup, verify, restore after core was
+broken by hand, and onboarding an office with its preview."""
+
+import ipaddress
+import os
+import re
+import subprocess
+import tarfile
+
+import yaml
+
+from conftest import CORE_NAME, SWITCHES, awx_job, fingerprint, lease, scm_file, wait_until
+
+STAMP = re.compile(r"^\d{8}T\d{6}Z-lab-test\.tar\.gz$")
+
+
+def test_backup_then_restore_core_after_breaking_it(awx_scm, core, clients, tmp_path):
+    backups = tmp_path / "backups"
+    where = {"backup_dir": str(backups)}
+    before = fingerprint(core)
+    leases = core.check_output("sha256sum < /var/lib/kea/kea-leases4.csv")
+
+    status, output = awx_job(awx_scm, "KTC backup", {"backup_label": "lab-test", "backup_keep": 2}, extra_vars=where)
+    assert status == "successful", output[-3000:]
+    archives = {host: os.listdir(backups / "lab" / host) for host in [CORE_NAME] + sorted(SWITCHES)}
+    assert all(len(names) == 1 and STAMP.match(names[0]) for names in archives.values()), archives
+    with tarfile.open(backups / "lab" / CORE_NAME / archives[CORE_NAME][0]) as archive:
+        members = archive.getnames()
+        lease_file = archive.extractfile("var/lib/kea/kea-leases4.csv").read()
+    assert {"etc/kea/kea-dhcp4.conf", "etc/unbound/unbound.conf", "etc/nftables.d/20-ktc-filter.nft",
+            "usr/local/sbin/ktc-shaping"} <= set(members)
+    assert subprocess.run(["sha256sum"], input=lease_file, capture_output=True).stdout.decode() == leases + "\n"
+
+    # Broken by hand: DHCP, DNS and the firewall of core.
+    core.check_output("echo garbage > /etc/kea/kea-dhcp4.conf && rm /etc/unbound/unbound.conf && "
+                      "nft delete table inet ktc_filter && (systemctl restart kea-dhcp4-server unbound || true)")
+    status, output = awx_job(awx_scm, "KTC verify")
+    assert status == "failed" and "kea-dhcp4-server is failed" in output, output[-3000:]
+    assert "the ktc firewall table is not loaded" in output
+
+    status, output = awx_job(awx_scm, "KTC restore", {"backup_restore_stamp": "20000101T000000Z"}, limit=CORE_NAME,
+                             extra_vars=where)
+    assert status == "failed" and "core has no backup 20000101T000000Z" in " ".join(output.split()), output[-3000:]
+    assert core.check_output("cat /etc/kea/kea-dhcp4.conf") == "garbage"     # refused before touching anything
+
+    stamp = archives[CORE_NAME][0].split("-")[0]
+    status, output = awx_job(awx_scm, "KTC restore", {"backup_restore_stamp": stamp}, limit=CORE_NAME, extra_vars=where)
+    assert status == "successful", output[-3000:]
+    assert fingerprint(core) == before
+    assert core.run("systemctl is-active kea-dhcp4-server unbound").rc == 0
+    assert core.run("systemctl is-active ktc-restore-rollback.timer").rc != 0     # confirmed
+    status, output = awx_job(awx_scm, "KTC verify")
+    assert status == "successful", output[-3000:]
+    client = clients[0]
+    assert ipaddress.ip_address(lease(client)) in ipaddress.ip_network(client.facts["prefix"])
+
+
+def test_a_restore_the_controller_never_confirms_is_undone_and_a_bad_backup_is_refused(core):
+    """ktc-restore on its own: without the controller's confirmation the device puts back what it had; a backup whose
+    configuration does not validate is never activated."""
+    script = open(os.path.join(os.path.dirname(__file__), "..", "..", "roles", "backup", "files", "ktc-restore")).read()
+    core.check_output("cat > /root/ktc-restore <<'EOF'\n%sEOF\nchmod 0755 /root/ktc-restore" % script)
+    before = fingerprint(core)
+    # A "backup" holding a different (valid) sysctl file, never confirmed. The timer must outlast the activation
+    # (services restart: about 10 s on the emulated core).
+    core.check_output("mkdir -p /tmp/b/etc/sysctl.d && echo 'net.ipv4.conf.all.log_martians = 1' > "
+                      "/tmp/b/etc/sysctl.d/60-ktc-router.conf && tar -czf /tmp/b.tar.gz -C /tmp/b etc/sysctl.d")
+    core.check_output("/root/ktc-restore restore /tmp/b.tar.gz 40")
+    assert "log_martians" in core.check_output("cat /etc/sysctl.d/60-ktc-router.conf")
+    assert wait_until(lambda: core.run("systemctl is-active -q ktc-restore-rollback.timer").rc != 0, timeout=90)
+    assert wait_until(lambda: fingerprint(core) == before, timeout=30)    # rolled back by the device itself
+    # A backup whose Kea configuration is invalid.
+    core.check_output("mkdir -p /tmp/c/etc/kea && echo '{' > /tmp/c/etc/kea/kea-dhcp4.conf && "
+                      "tar -czf /tmp/c.tar.gz -C /tmp/c etc/kea")
+    refused = core.run("/root/ktc-restore restore /tmp/c.tar.gz 60")
+    assert refused.rc == 1 and "does not validate" in refused.stderr
+    assert fingerprint(core) == before
+    assert core.run("systemctl is-active kea-dhcp4-server").rc == 0
+    core.check_output("rm -rf /tmp/b /tmp/c /tmp/b.tar.gz /tmp/c.tar.gz /root/ktc-restore")
+
+
+def scm_revision(scm):
+    return subprocess.run(["git", "--git-dir", scm, "rev-parse", "main"], capture_output=True, text=True,
+                          check=True).stdout.strip()
+
+
+def commit_to_project(scm, tmp_path, edit, message):
+    """What an operator does before onboarding: change the repository, review, push to main."""
+    checkout = str(tmp_path / "operator")
+    subprocess.run(["git", "clone", "-q", scm, checkout], check=True)
+    edit(checkout)
+    git = ["git", "-C", checkout, "-c", "user.name=operator", "-c", "user.email=noc@localhost"]
+    subprocess.run(git + ["commit", "-qam", message], check=True)
+    subprocess.run(git + ["push", "-q", "origin", "HEAD:main"], check=True)
+
+
+def test_onboarding_an_office_previews_then_applies_and_records_the_ledger(awx_scm, core, switch_hosts, clients,
+                                                                          tmp_path):
+    """A new office, bapenda, takes over sw-bkpsdm (the lab has no spare switch): the preview shows the ledger diff
+    and the devices' diffs and changes nothing; the apply job allocates, converges core and the switch, and pushes
+    the ledger back; the switch's client gets an address of bapenda's and reaches the internet."""
+    switch = "sw-bkpsdm"
+    client = next(c for c in clients if c.switch == switch)
+
+    def add_bapenda(checkout):
+        site_path = os.path.join(checkout, "inventories", "lab", "group_vars", "all", "site.yml")
+        site = open(site_path).read().rstrip("\n")
+        open(site_path, "w").write(site + "\n    - id: bapenda\n      name: Badan Pendapatan Daerah\n"
+                                   "      bandwidth: {guaranteed_mbit: 1, ceiling_mbit: 10}\n"
+                                   "      segments:\n        - {name: staff, hosts: 30}\n")
+        hosts_path = os.path.join(checkout, "inventories", "lab", "hosts.yml")
+        hosts = open(hosts_path).read().replace("ktc_office: bkpsdm", "ktc_office: bapenda")
+        open(hosts_path, "w").write(hosts)
+
+    seed = scm_revision(awx_scm)
+    commit_to_project(awx_scm, tmp_path, add_bapenda, "bapenda moves into the room of sw-bkpsdm")
+    ledger_before = scm_file(awx_scm, "inventories/lab/ipam.yml")
+    core_before, switch_before = fingerprint(core), fingerprint(switch_hosts[switch])
+
+    status, output = awx_job(awx_scm, "KTC onboard an office (preview)", {"onboard_office": "bapenda"})
+    assert status == "successful", output[-4000:]
+    assert re.search(r"^\+\s+bapenda:", output, re.M), "no ledger diff"
+    assert re.search(r"^\+Address=10\.40\.", output, re.M) and "/etc/kea/kea-dhcp4.conf" in output, "no device diffs"
+    assert "PREVIEW, nothing changed: bapenda" in output
+    assert fingerprint(core) == core_before and fingerprint(switch_hosts[switch]) == switch_before
+    assert scm_file(awx_scm, "inventories/lab/ipam.yml") == ledger_before
+
+    try:
+        status, output = awx_job(awx_scm, "KTC onboard an office", {"onboard_office": "bapenda"})
+        assert status == "successful", output[-4000:]
+        ledger = yaml.safe_load(scm_file(awx_scm, "inventories/lab/ipam.yml"))
+        entry = ledger["offices"]["bapenda"]["staff"]
+        log = subprocess.run(["git", "--git-dir", awx_scm, "log", "-1", "--format=%s", "main"], capture_output=True,
+                             text=True, check=True).stdout.strip()
+        assert log == "onboard: bapenda"                      # recorded by the job, for the next job's checkout
+        assert ipaddress.ip_address(lease(client)) in ipaddress.ip_network(entry["prefix"])
+        assert client.reaches("192.0.2.80")
+    finally:
+        # Back to the repository's lab, bkpsdm on its switch again: main as before, then the main job.
+        subprocess.run(["git", "--git-dir", awx_scm, "update-ref", "refs/heads/main", seed], check=True)
+        status, output = awx_job(awx_scm, "KTC converge", limit="localhost,%s,%s" % (CORE_NAME, switch))
+    assert status == "successful", output[-3000:]
+    assert scm_revision(awx_scm) == seed                      # nothing to record: the ledger is as committed
+    assert fingerprint(core) == core_before and fingerprint(switch_hosts[switch]) == switch_before
+    lease(client)
+
+
+def test_the_network_plan_job_records_the_plan_in_the_project(awx_scm):
+    status, output = awx_job(awx_scm, "KTC network plan")
+    assert status == "successful", output[-3000:]
+    plan = scm_file(awx_scm, "docs/network-plan/lab/ip-plan.csv").decode()
+    assert "diskominfo" in plan and "10.40." in plan
