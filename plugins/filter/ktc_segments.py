@@ -67,6 +67,12 @@ _value:
     fqdn: {description: "Segment's DNS name: segment.office.domain.", type: str}
     gateway_fqdn: {description: Gateway's DNS name (gw.segment.office.domain)., type: str}
     reservations: {description: "Reserved devices {name, mac, address, fqdn} with their ledger addresses.", type: list}
+    reserved_mbit: {description: Uplink capacity reserved for an event segment (0 for others)., type: int}
+    shaping_class:
+      description: >-
+        The uplink shaper's class (tc minor, hex): the office's lowest VLAN for all its segments, the segment's own
+        VLAN for an event.
+      type: str
   sample:
     - {office: bkpsdm, segment: staff, kind: office, vlan: 103, interface: vlan103, prefix: 10.40.2.0/26,
        gateway: 10.40.2.1, dhcp_pools: [{start: 10.40.2.2, end: 10.40.2.62}]}

@@ -806,4 +806,12 @@ def segment_facts(site, ledger):
     if missing:
         raise SiteError(["segments not in the ledger yet: %s. Fix: run playbooks/allocate.yml (or site.yml) first."
                          % ", ".join(missing)])
+    # The uplink shaper's class of each segment (a tc minor number, hex): an office's segments share one class, named
+    # after the office's lowest VLAN, so it stays put when a segment is added; an open event has its own class.
+    office_class = {}
+    for fact in facts:
+        if fact["kind"] != "event":
+            office_class[fact["office"]] = min(office_class.get(fact["office"], fact["vlan"]), fact["vlan"])
+    for fact in facts:
+        fact["shaping_class"] = "%x" % (fact["vlan"] if fact["kind"] == "event" else office_class[fact["office"]])
     return facts

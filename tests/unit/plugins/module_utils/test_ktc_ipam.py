@@ -249,6 +249,15 @@ def test_an_event_is_a_segment_of_kind_event_of_its_office_allocated_like_any_ot
     assert event["kind"] == "event" and event["reserved_mbit"] == 3
     assert event["hosts"] == 40 and event["prefixlen"] == ktc_ipam.prefixlen_for(40)
     assert facts[("bkpsdm", "staff")]["reserved_mbit"] == 0
+    # Shaping: the office keeps its class (its lowest VLAN); the event gets one of its own.
+    assert facts[("bkpsdm", "staff")]["shaping_class"] == "%x" % facts[("bkpsdm", "staff")]["vlan"]
+    assert event["shaping_class"] == "%x" % event["vlan"] != facts[("bkpsdm", "staff")]["shaping_class"]
+
+
+def test_an_office_segments_share_one_shaping_class_named_after_its_lowest_vlan():
+    site, ledger, _ = ktc_ipam.plan(lab_site(), ktc_ipam.empty_ledger())
+    dukcapil = [f for f in ktc_ipam.segment_facts(site, ledger) if f["office"] == "dukcapil"]
+    assert len(dukcapil) == 2 and {f["shaping_class"] for f in dukcapil} == {"%x" % min(f["vlan"] for f in dukcapil)}
 
 
 def test_closing_an_event_and_releasing_it_restores_the_ledger():
