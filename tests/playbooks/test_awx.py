@@ -26,6 +26,7 @@ EXPECTED_TEMPLATES = {
     "KTC onboard an office (preview)": ("playbooks/onboard.yml", "check"),
     "KTC onboard an office": ("playbooks/onboard.yml", "run"),
     "KTC event": ("playbooks/event.yml", "run"),
+    "KTC close ended events": ("playbooks/event.yml", "run"),
     "KTC network plan": ("playbooks/network_plan.yml", "run"),
 }
 # Credential inputs that AWX does not treat as secret; every other input must be a reference to a vaulted variable.
@@ -98,7 +99,7 @@ def test_the_job_templates_are_the_agreed_ones(awx):
     declared = {c["name"] for c in awx["ktc_awx_credentials"]}
     assert set(defaults["credentials"]) == declared - {"KTC git push"}
     # The jobs that write the ledger or the events file push them back (playbooks/record.yml), with the push key.
-    for name in ("KTC converge", "KTC event", "KTC onboard an office"):
+    for name in ("KTC converge", "KTC event", "KTC close ended events", "KTC onboard an office", "KTC network plan"):
         assert templates[name]["extra_vars"]["ktc_record_git"] is True, name
         assert set(templates[name]["credentials"]) == declared, name
     assert defaults["execution_environment"] == awx["ktc_awx_execution_environment"]["name"]

@@ -2,6 +2,7 @@
 anything is written, and a close that restores both files byte for byte. No device is touched: the runs are limited
 to localhost, made an inventory host by a second inventory (--limit cannot name the implicit localhost alone)."""
 
+import json
 import os
 import shutil
 
@@ -82,3 +83,37 @@ def test_check_mode_previews_the_event_and_writes_nothing(event, files):
     assert run.task("Write the open events")["changed"]
     assert "bkpsdm/cat-asn-1" in " ".join(run.task("Allocate new segments and reservations into the ledger")["allocated"])
     assert snapshot(files) == before
+
+
+def test_close_ended_closes_only_the_events_whose_end_has_passed(playbook, tmp_path, files):
+    """event_action=close-ended (the hourly AWX schedule): an event that ended is closed and released, one still
+    running stays; when nothing has ended, nothing is written."""
+    ended = dict(OPEN, event_name="cat-asn-0", event_ends="2026-01-01 17:00", event_ports="swp1", event_reserved_mbit=2)
+    running = dict(OPEN, event_name="cat-asn-9", event_ends="2999-01-01 17:00", event_clients=20, event_reserved_mbit=1)
+    inventory = tmp_path / "lab"
+    shutil.copytree(os.path.join(REPO, "inventories", "lab"), inventory)
+    hosts = (inventory / "hosts.yml").read_text()
+    (inventory / "hosts.yml").write_text(hosts.replace("ktc_office: bkpsdm\n              ktc_switch_access_ports: {staff: [swp1]}",
+                                                       "ktc_office: bkpsdm\n              ktc_switch_access_ports: {staff: [swp1, swp2]}"))
+    controller = tmp_path / "controller.yml"
+    controller.write_text(yaml.safe_dump({"all": {"hosts": {"localhost": {
+        "ansible_connection": "local", "ansible_python_interpreter": "{{ ansible_playbook_python }}"}}}}))
+    # The events file the inventory holds is the one the job writes, as in the repository.
+    paths = dict(files, ktc_events_path=str(inventory / "group_vars" / "all" / "events.yml"))
+
+    def run(extra_vars):
+        return playbook("event.yml", dict(paths, **extra_vars), inventory=[inventory, controller], limit="localhost")
+
+    assert run(ended).returncode == 0
+    after_ended = snapshot(paths)
+    opened = run(dict(running, event_ports="swp2"))
+    assert opened.returncode == 0, json.dumps(opened.data)[-3000:]
+    closing = run({"event_action": "close-ended"})
+    assert closing.returncode == 0, closing.stderr
+    events = yaml.safe_load(open(paths["ktc_events_path"]))["ktc_events"]
+    assert [e["name"] for e in events] == ["cat-asn-9"]
+    offices = yaml.safe_load(open(paths["ktc_ledger_path"]))["offices"]["bkpsdm"]
+    assert "cat-asn-0" not in offices and "cat-asn-9" in offices
+    assert snapshot(paths) != after_ended
+    idle = run({"event_action": "close-ended"})
+    assert idle.returncode == 0 and idle.stats["changed"] == 0, idle.stderr
