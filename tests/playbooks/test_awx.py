@@ -78,7 +78,7 @@ def test_the_ee_context_carries_our_pins_and_collections(tmp_path):
             name, version, repo_pins[name])
 
     bindep = {line.split()[0] for line in (context / "_build" / "bindep.txt").read_text().splitlines() if line.strip()}
-    assert {"openssh-clients", "git", "graphviz"} <= bindep
+    assert {"openssh-clients", "git", "graphviz", "tzdata"} <= bindep
 
 
 def test_configure_passes_the_syntax_check():
