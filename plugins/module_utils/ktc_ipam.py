@@ -22,6 +22,11 @@ import re
 import yaml
 from netaddr import IPAddress, IPNetwork, IPSet, AddrFormatError
 
+try:
+    from ansible.module_utils import ktc_grammar as grammar
+except ImportError:  # outside a module (filters, tests, benchmarks): plugins/module_utils is on sys.path
+    import ktc_grammar as grammar
+
 LEDGER_VERSION = 1
 LEDGER_HEADER = (
     "---\n"
@@ -36,7 +41,6 @@ _Dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 ID_RE = re.compile(r"^[a-z0-9]([a-z0-9-]{0,22}[a-z0-9])$")
 SEGMENT_RE = re.compile(r"^[a-z0-9]([a-z0-9-]{0,10}[a-z0-9])?$")
-MAC_RE = re.compile(r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$")
 PORT_RE = re.compile(r"^(tcp|udp)/([0-9]{1,5})$")
 DOMAIN_RE = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 SEGMENT_KINDS = ("office", "guest", "event")
@@ -46,6 +50,9 @@ DEFAULT_HEADROOM_PERCENT = 25
 # Network, broadcast and gateway addresses are not available to hosts.
 OVERHEAD_ADDRESSES = 3
 SMALLEST_PREFIXLEN = 29
+# The shaper names each uplink's ingress device ifb-<uplink name>, which must fit a Linux interface name.
+UPLINK_NAME_MAX = grammar.LINUX_IFNAME_MAX - len("ifb-")
+DEFAULT_TIMEZONE = "Asia/Makassar"
 
 
 class SiteError(Exception):
@@ -155,8 +162,11 @@ def _validate_uplinks(site, errors):
         if not isinstance(uplink, dict):
             errors.append("%s: must be a mapping {name, bandwidth_mbit}." % where)
             continue
-        if not isinstance(uplink.get("name"), str) or not ID_RE.match(uplink["name"]):
-            errors.append("%s.name: %r must be 2..24 of [a-z0-9-]." % (where, uplink.get("name")))
+        if not isinstance(uplink.get("name"), str) or not ID_RE.match(uplink["name"]) \
+                or len(uplink["name"]) > UPLINK_NAME_MAX:
+            errors.append("%s.name: %r must be 2..%d of [a-z0-9-] (core names a device ifb-<name>, and Linux device "
+                          "names have at most %d characters)." % (where, uplink.get("name"), UPLINK_NAME_MAX,
+                                                                  grammar.LINUX_IFNAME_MAX))
         elif uplink["name"] in names:
             errors.append("%s.name: %s is used twice; uplink names must be unique." % (where, uplink["name"]))
         names.add(uplink.get("name"))
@@ -183,8 +193,13 @@ def _validate_services(site, errors):
         elif service["name"] in names:
             errors.append("%s.name: used twice; service names must be unique." % where)
         names.add(service.get("name"))
-        if _address(service.get("address")) is None:
+        address = _address(service.get("address"))
+        if address is None:
             errors.append("%s.address: %r is not an IPv4 address." % (where, service.get("address")))
+        elif not address.is_unicast() or address.is_loopback() or address.is_reserved() or int(address) == 0 \
+                or int(address) == 0xFFFFFFFF:
+            errors.append("%s.address: %s is not the unicast address of a server. Fix: give the server's own address."
+                          % (where, address))
         ports = service.get("ports")
         if not isinstance(ports, list) or not ports:
             errors.append("%s.ports: give a list such as [tcp/443]." % where)
@@ -271,12 +286,9 @@ def _validate_reservations(office, where, segment_names, macs, errors):
                           % (res_where, reservation.get("segment"), ", ".join(sorted(s for s in segment_names if s))))
         mac = reservation.get("mac")
         mac_text = mac.lower() if isinstance(mac, str) else None
-        if mac_text is None or not MAC_RE.match(mac_text):
-            errors.append("%s.mac: %r is not a MAC address like 02:00:00:00:10:01 (quote it in YAML)."
-                          % (res_where, mac))
-        elif int(mac_text[:2], 16) & 1:
-            errors.append("%s.mac: %s is a multicast address; a device's MAC has an even first octet."
-                          % (res_where, mac))
+        problem = grammar.mac(mac)
+        if problem:
+            errors.append("%s.mac: %r %s." % (res_where, mac, problem))
         elif mac_text in macs:
             errors.append("%s.mac: %s is already reserved for %s. Fix: each device gets one reservation."
                           % (res_where, mac, macs[mac_text]))
@@ -289,6 +301,13 @@ def validate_site(site):
     if not isinstance(site, dict):
         raise SiteError(["ktc_site: must be a mapping (see inventories/<env>/group_vars/all/site.yml)."])
     errors = []
+    for field in ("name",):
+        problem = grammar.text_line(site.get(field)) if field in site else None
+        if problem:
+            errors.append("ktc_site.%s: %r %s." % (field, site[field], problem))
+    problem = grammar.timezone(site.get("timezone", DEFAULT_TIMEZONE))
+    if problem:
+        errors.append("ktc_site.timezone: %r %s. Fix: KTC is Asia/Makassar (WITA)." % (site.get("timezone"), problem))
     if not isinstance(site.get("domain"), str) or not DOMAIN_RE.match(site["domain"]):
         errors.append("ktc_site.domain: %r is not a DNS domain such as ktc.sumbawabaratkab.go.id."
                       % (site.get("domain"),))
@@ -315,8 +334,10 @@ def validate_site(site):
                                                                               index))
         else:
             seen_ids[office_id] = index
-        if not isinstance(office.get("name"), str) or not office["name"].strip():
-            errors.append("%s.name: give the office's full name." % where)
+        problem = grammar.text_line(office.get("name"))
+        if problem:
+            errors.append("%s.name: %r %s. Fix: give the office's full name on one line." % (where, office.get("name"),
+                                                                                            problem))
         if not isinstance(office.get("noc", False), bool):
             errors.append("%s.noc: %r must be true or false." % (where, office.get("noc")))
         guaranteed_total += _validate_bandwidth(office, where, uplink_mbit, errors)
@@ -338,6 +359,7 @@ def validate_site(site):
 
     normal = dict(site)
     normal["headroom_percent"] = site.get("headroom_percent", DEFAULT_HEADROOM_PERCENT)
+    normal["timezone"] = site.get("timezone", DEFAULT_TIMEZONE)
     normal["services"] = site.get("services", [])
     normal["offices"] = []
     for office in offices:
@@ -346,55 +368,6 @@ def validate_site(site):
         office["segments"] = [dict(s, kind=s.get("kind", "office")) for s in office["segments"]]
         normal["offices"].append(office)
     return normal
-
-
-def validate_switches(site, switches, events=()):
-    """Check the switches' inventory (office, platform, port map) and the events' switches; raise SiteError."""
-    offices = dict((office["id"], office) for office in site["offices"])
-    errors = []
-    by_name = dict((switch.get("name"), switch) for switch in switches)
-    for event in events or []:
-        switch = by_name.get(event.get("switch"))
-        if switch is None:
-            errors.append("event %s.switch: %r is not an access switch of the inventory (known: %s)."
-                          % (event.get("name"), event.get("switch"), ", ".join(sorted(str(n) for n in by_name))))
-        elif switch.get("office") != event.get("office"):
-            errors.append("event %s.switch: %s serves office %s, not %s. Fix: use a switch of %s."
-                          % (event.get("name"), switch["name"], switch.get("office"), event.get("office"),
-                             event.get("office")))
-    for switch in switches:
-        where = "switch %s" % switch.get("name")
-        office = offices.get(switch.get("office"))
-        if office is None:
-            errors.append("%s: ktc_office %r is not an office of ktc_site (known: %s). Fix: set ktc_office to one of "
-                          "them or add the office to site.yml." % (where, switch.get("office"), ", ".join(sorted(offices))))
-            continue
-        if switch.get("platform") not in SWITCH_PLATFORMS:
-            errors.append("%s: ktc_switch_platform %r is not one of %s."
-                          % (where, switch.get("platform"), ", ".join(SWITCH_PLATFORMS)))
-        uplink = switch.get("uplink")
-        if not isinstance(uplink, str) or not uplink:
-            errors.append("%s: ktc_switch_uplink is missing. Fix: name the port that trunks to core." % where)
-        segment_names = set(segment["name"] for segment in office["segments"])
-        access = switch.get("access_ports") or {}
-        if not isinstance(access, dict):
-            errors.append("%s: ktc_switch_access_ports must map segment names to lists of ports." % where)
-            continue
-        port_owner = {}
-        for segment, ports in sorted(access.items()):
-            if segment not in segment_names:
-                errors.append("%s: ktc_switch_access_ports names segment %r, which office %s does not have (it has: "
-                              "%s)." % (where, segment, office["id"], ", ".join(sorted(segment_names))))
-            for port in ports if isinstance(ports, list) else [ports]:
-                if port == uplink:
-                    errors.append("%s port %s: it is the uplink trunk and cannot also be an access port of %s."
-                                  % (where, port, segment))
-                elif port in port_owner:
-                    errors.append("%s port %s: given to two segments (%s and %s); an access port carries one segment. "
-                                  "Fix: keep it under one." % (where, port, port_owner[port], segment))
-                port_owner[port] = segment
-    if errors:
-        raise SiteError(errors)
 
 
 # --------------------------------------------------------------------------------------------
@@ -425,7 +398,8 @@ def with_events(site, events):
         unknown = sorted(set(event) - set(EVENT_KEYS))
         if unknown:
             errors.append("%s: unknown field(s) %s; an event has %s." % (where, ", ".join(unknown), ", ".join(EVENT_KEYS)))
-        name, office = event.get("name"), offices.get(event.get("office"))
+        name = event.get("name")
+        office = offices.get(event.get("office")) if isinstance(event.get("office"), str) else None
         if not isinstance(name, str) or not SEGMENT_RE.match(name):
             errors.append("%s.name: %r must be 1..12 of [a-z0-9-] (it becomes the segment's name), e.g. cat-asn-1."
                           % (where, name))
@@ -440,12 +414,27 @@ def with_events(site, events):
         if not _is_int(event.get("clients")) or event["clients"] <= 0:
             errors.append("%s.clients: the number of devices expected, a whole number above 0 (got %r)."
                           % (where, event.get("clients")))
-        if not isinstance(event.get("switch"), str) or not event.get("switch"):
-            errors.append("%s.switch: name the access switch whose ports serve the event." % where)
+        problem = grammar.host(event.get("switch"))
+        if problem:
+            errors.append("%s.switch: %r %s. Fix: name the access switch whose ports serve the event."
+                          % (where, event.get("switch"), problem))
         ports = event.get("ports")
-        if not isinstance(ports, list) or not ports or not all(isinstance(p, str) and p for p in ports):
+        if not isinstance(ports, list) or not ports:
             errors.append("%s.ports: give the switch ports of the event as a list, e.g. [swp2, swp3] (got %r)."
                           % (where, ports))
+        else:
+            for port in ports:
+                # Either platform's grammar here; validate_switches checks each port against its switch's own ports.
+                if grammar.interface(port, "linux_bridge") and grammar.interface(port, "cisco_ios"):
+                    errors.append("%s.ports: %r %s. Fix: name ports of the event's switch, e.g. swp2,swp3."
+                                  % (where, port, grammar.interface(port, "linux_bridge")))
+        for field in ("starts", "ends"):
+            problem = grammar.event_time(event.get(field))
+            if problem:
+                errors.append("%s.%s: %r %s." % (where, field, event.get(field), problem))
+        if event.get("starts") and event.get("ends") and not grammar.event_time(event["starts"]) \
+                and not grammar.event_time(event["ends"]) and event["ends"] <= event["starts"]:
+            errors.append("%s.ends: %s is not after starts %s." % (where, event["ends"], event["starts"]))
         added.setdefault(office["id"], []).append(name)
     if errors:
         raise SiteError(errors)

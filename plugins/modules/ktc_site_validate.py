@@ -13,8 +13,12 @@ module: ktc_site_validate
 short_description: Refuse a KTC site model, switch inventory or ledger that cannot be built, before any device is touched
 version_added: "1.0.0"
 description:
-  - Checks the site model (C(ktc_site)) against its contract, the access switches' inventory (office, platform,
-    port map) against the site model, and the allocation ledger for hand edits that made it inconsistent.
+  - Checks the site model (C(ktc_site)) against its contract, the wiring of core and the access switches (office,
+    platform, ports, management addresses, core ports) against the site model, the open events (every field against
+    its grammar, their ports against the ports their switch declares), and the allocation ledger for hand edits that
+    made it inconsistent.
+  - Every value is checked against a grammar before any template, file or shell sees it; names are one printable
+    line, interface names fit their platform (and Linux's 15 characters), host names are DNS labels.
   - Then allocates in memory, without writing anything, so that a segment that cannot fit in what is left of
     C(address_pool), or an exhausted C(vlan_pool), is refused here too.
   - Every problem is reported at once, one line each, naming the office, segment, switch or field and what to do.
@@ -29,10 +33,26 @@ options:
     type: path
     required: true
   events:
-    description: Open events (C(ktc_events)); each must name a known office and one of that office's switches.
+    description: Open events (C(ktc_events)); each must name a known office, one of that office's switches and ports
+      that switch declares.
     type: list
     elements: dict
     default: []
+  core:
+    description: Core's wiring (host variables of the host of group C(core_routers)); omitted, it is not checked.
+    type: dict
+    suboptions:
+      name:
+        description: Inventory hostname of core.
+        type: str
+        required: true
+      management_address:
+        description: Core's address in the management prefix (C(ktc_management_address)).
+        type: str
+      uplinks:
+        description: C(ktc_uplinks), one C({name, interface, address, gateway}) per uplink of C(ktc_site.uplinks).
+        type: list
+        elements: dict
   switches:
     description:
       - The access switches of the inventory, one entry per host of group C(access_switches).
@@ -54,8 +74,15 @@ options:
         description: The port that trunks to core (host variable C(ktc_switch_uplink)).
         type: str
       access_ports:
-        description: Segment name to list of access ports (host variable C(ktc_switch_access_ports)).
+        description: Segment name to list of access ports, as the inventory declares them (host variable
+          C(ktc_switch_access_ports)); open events take some of them.
         type: dict
+      management_address:
+        description: The switch's address in the management prefix (C(ktc_management_address)).
+        type: str
+      core_port:
+        description: The core port its uplink trunk plugs into (C(ktc_core_port)), if it is trunked to core.
+        type: str
 author:
   - Diskominfo KSB network team
 attributes:
@@ -103,7 +130,8 @@ errors:
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
-from ansible.module_utils.ktc_ipam import SiteError, plan, read_ledger, validate_switches, with_events
+from ansible.module_utils.ktc_ipam import SiteError, plan, read_ledger, with_events
+from ansible.module_utils.ktc_inventory import validate_switches
 
 
 def main():
@@ -118,6 +146,13 @@ def main():
                 platform=dict(type="str"),
                 uplink=dict(type="str"),
                 access_ports=dict(type="dict"),
+                management_address=dict(type="str"),
+                core_port=dict(type="str"),
+            )),
+            core=dict(type="dict", options=dict(
+                name=dict(type="str", required=True),
+                management_address=dict(type="str"),
+                uplinks=dict(type="list", elements="dict"),
             )),
         ),
         supports_check_mode=True,
@@ -125,7 +160,7 @@ def main():
     path = module.params["ledger_path"]
     try:
         site, _ledger, report = plan(with_events(module.params["site"], module.params["events"]), read_ledger(path)[1])
-        validate_switches(site, module.params["switches"], module.params["events"])
+        validate_switches(site, module.params["switches"], module.params["events"], module.params["core"])
     except SiteError as exc:
         module.fail_json(msg="The site model was refused; nothing was changed:\n- " + "\n- ".join(exc.errors),
                          errors=exc.errors)

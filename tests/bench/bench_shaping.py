@@ -139,7 +139,7 @@ def bench_event():
     with tempfile.TemporaryDirectory() as tmp:
         paths = {"ktc_ledger_path": os.path.join(tmp, "ipam.yml"), "ktc_events_path": os.path.join(tmp, "events.yml")}
         subprocess.run(["cp", os.path.join(REPO, "inventories/lab/ipam.yml"), paths["ktc_ledger_path"]], check=True)
-        subprocess.run(["cp", os.path.join(REPO, "inventories/lab/group_vars/all/events.yml"), paths["ktc_events_path"]],
+        subprocess.run(["cp", os.path.join(REPO, "inventories/lab/events.yml"), paths["ktc_events_path"]],
                        check=True)
         event_job("open", paths)
         try:

@@ -10,7 +10,7 @@ from conftest import SITE, SWITCHES, awx_job, classes, fingerprint, lease, scm_f
 
 SWITCH = "sw-bkpsdm"
 PORT = SWITCHES[SWITCH]["ktc_switch_access_ports"]["staff"][0]
-LEDGER_PATH, EVENTS_PATH = "inventories/lab/ipam.yml", "inventories/lab/group_vars/all/events.yml"
+LEDGER_PATH, EVENTS_PATH = "inventories/lab/ipam.yml", "inventories/lab/events.yml"
 EVENT = {"event_name": "cat-asn-1", "event_office": SWITCHES[SWITCH]["ktc_office"], "event_switch": SWITCH,
          "event_ports": PORT, "event_clients": 40, "event_reserved_mbit": 3,
          "event_starts": "2026-12-01 07:00", "event_ends": "2026-12-03 17:00"}
@@ -51,3 +51,16 @@ def test_an_event_opens_and_closes_leaving_every_file_as_it_was(awx_scm, core, s
     assert {"core": fingerprint(core), SWITCH: fingerprint(switch),
             "files": {path: scm_file(awx_scm, path) for path in (LEDGER_PATH, EVENTS_PATH)}} == before
     lease(client)  # back in its office's segment for the tests that follow
+
+
+def test_an_event_job_with_shell_code_in_a_port_is_refused_and_touches_no_device(awx_scm, core, switch_hosts):
+    """The survey's port field once reached a shell on the switch (ktc-bridge-ports): now the job stops on the
+    controller, naming the field, before any device, and nothing is pushed to the project."""
+    switch = switch_hosts[SWITCH]
+    before = {"core": fingerprint(core), SWITCH: fingerprint(switch), "events": scm_file(awx_scm, EVENTS_PATH)}
+    status, output = awx_job(awx_scm, "KTC event", dict(EVENT, event_action="open",
+                                                         event_ports="swp3$(touch${IFS}/root/pwned)"))
+    assert status == "failed"
+    assert "event cat-asn-1.ports: 'swp3$(touch${IFS}/root/pwned)' is not a Linux interface name" in output, output[-3000:]
+    assert switch.run("test -e /root/pwned").rc != 0 and switch.run("test -e /pwned").rc != 0
+    assert {"core": fingerprint(core), SWITCH: fingerprint(switch), "events": scm_file(awx_scm, EVENTS_PATH)} == before

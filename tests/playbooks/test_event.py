@@ -21,7 +21,7 @@ CLOSE = {"event_action": "close", "event_name": "cat-asn-1", "event_office": "bk
 def files(tmp_path, ledger):
     """Copies of the lab's ledger and events file for the playbook to write; the extra vars pointing at them."""
     events = tmp_path / "events.yml"
-    shutil.copy(os.path.join(REPO, "inventories", "lab", "group_vars", "all", "events.yml"), events)
+    shutil.copy(os.path.join(REPO, "inventories", "lab", "events.yml"), events)
     return {"ktc_ledger_path": str(ledger), "ktc_events_path": str(events)}
 
 
@@ -67,6 +67,13 @@ def test_close_returns_both_files_to_their_bytes_before_the_event(event, files):
     ({"event_switch": "sw-dukcapil"}, "event cat-asn-1.switch: sw-dukcapil serves office dukcapil, not bkpsdm"),
     ({"event_name": "staff"}, "office bkpsdm already has a segment or event named staff"),
     ({"event_office": "nowhere"}, "event cat-asn-1.office: 'nowhere' is not an office of ktc_site"),
+    # Every survey field with a hostile value (AWX passes survey answers as data; so does the -e file here).
+    ({"event_ports": "swp3$(touch${IFS}pwned)"}, "event cat-asn-1.ports: 'swp3$(touch${IFS}pwned)' is not a Linux"),
+    ({"event_ports": "swp7"}, "event cat-asn-1.ports: 'swp7' is not an access port of sw-bkpsdm (it has: swp1)"),
+    ({"event_name": "cat;id"}, "event cat;id.name: 'cat;id' must be 1..12 of [a-z0-9-]"),
+    ({"event_office": "bkpsdm\nnoc: true"}, "is not an office of ktc_site"),
+    ({"event_switch": "sw-bkpsdm$(id)"}, "event cat-asn-1.switch: 'sw-bkpsdm$(id)' is not a host name"),
+    ({"event_ends": "2026-12-31 25:00"}, "event cat-asn-1.ends: '2026-12-31 25:00' is not a real date and time"),
 ])
 def test_an_event_the_site_cannot_take_is_refused_before_anything_is_written(event, files, change, message):
     before = snapshot(files)
@@ -74,6 +81,32 @@ def test_an_event_the_site_cannot_take_is_refused_before_anything_is_written(eve
     assert run.returncode != 0
     assert message in run.task("Refuse an event the site cannot take, before anything is written")["msg"]
     assert snapshot(files) == before
+
+
+@pytest.mark.parametrize("change", [{"event_clients": "40; reboot"}, {"event_reserved_mbit": "3`id`"},
+                                    {"event_starts": "2026-12-01 07:00; id"}, {"event_action": "open;id"}])
+def test_a_request_with_a_malformed_field_is_refused_before_anything_is_written(event, files, change):
+    before = snapshot(files)
+    run = event(dict(files, **dict(OPEN, **change)))
+    assert run.returncode != 0
+    assert "Give event_action (open or close" in run.task("Check the request")["msg"]
+    assert snapshot(files) == before
+
+
+def test_an_events_file_holding_a_template_is_read_as_data_and_refused(playbook, files, tmp_path):
+    """A value written into the events file (by a survey, or by hand in git) is never templated when read back: the
+    pipe lookup does not run, and the validator refuses the value, naming the event and the field."""
+    marker = tmp_path / "pwned"
+    hostile = dict(OPEN, name="x{{ lookup('pipe', 'touch %s') }}" % marker)
+    hostile = {k.replace("event_", ""): v for k, v in hostile.items() if k != "event_action"}
+    hostile.update(clients=40, reserved_mbit=3, ports=["swp1"])
+    with open(files["ktc_events_path"], "w") as handle:
+        yaml.safe_dump({"ktc_events": [hostile]}, handle)
+    run = playbook("validate.yml", files)
+    assert run.returncode != 0
+    message = run.task("Validate ktc_site, the access switches and the ledger")["msg"]
+    assert "name: \"x{{ lookup('pipe'" in message or "name: 'x{{ lookup('pipe'" in message, message
+    assert not marker.exists()
 
 
 def test_check_mode_previews_the_event_and_writes_nothing(event, files):
@@ -88,7 +121,7 @@ def test_check_mode_previews_the_event_and_writes_nothing(event, files):
 def test_close_ended_closes_only_the_events_whose_end_has_passed(playbook, tmp_path, files):
     """event_action=close-ended (the hourly AWX schedule): an event that ended is closed and released, one still
     running stays; when nothing has ended, nothing is written."""
-    ended = dict(OPEN, event_name="cat-asn-0", event_ends="2026-01-01 17:00", event_ports="swp1", event_reserved_mbit=2)
+    ended = dict(OPEN, event_name="cat-asn-0", event_starts="2026-01-01 07:00", event_ends="2026-01-01 17:00", event_ports="swp1", event_reserved_mbit=2)
     running = dict(OPEN, event_name="cat-asn-9", event_ends="2999-01-01 17:00", event_clients=20, event_reserved_mbit=1)
     inventory = tmp_path / "lab"
     shutil.copytree(os.path.join(REPO, "inventories", "lab"), inventory)
@@ -99,7 +132,7 @@ def test_close_ended_closes_only_the_events_whose_end_has_passed(playbook, tmp_p
     controller.write_text(yaml.safe_dump({"all": {"hosts": {"localhost": {
         "ansible_connection": "local", "ansible_python_interpreter": "{{ ansible_playbook_python }}"}}}}))
     # The events file the inventory holds is the one the job writes, as in the repository.
-    paths = dict(files, ktc_events_path=str(inventory / "group_vars" / "all" / "events.yml"))
+    paths = dict(files, ktc_events_path=str(inventory / "events.yml"))
 
     def run(extra_vars):
         return playbook("event.yml", dict(paths, **extra_vars), inventory=[inventory, controller], limit="localhost")

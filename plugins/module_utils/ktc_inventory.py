@@ -1,0 +1,228 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, Diskominfo Kabupaten Sumbawa Barat
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Validation of the inventory's wiring: core's uplinks and management address, each access switch's office,
+platform, ports and core port, and the ports open events take. Every refusal names the host, the field and the fix.
+
+Input shapes (what playbooks/group_vars/all.yml passes to ktc_site_validate):
+  core:     {name, management_address, uplinks: [{name, interface, address, gateway}]}
+  switches: [{name, office, platform, uplink, access_ports: {segment: [port]}, management_address, core_port}]
+``access_ports`` is the map the inventory declares; the events' ports are checked against it.
+Pure Python, no Ansible import.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from netaddr import IPAddress, IPNetwork, AddrFormatError
+
+try:
+    from ansible.module_utils import ktc_grammar as grammar
+    from ansible.module_utils.ktc_ipam import SWITCH_PLATFORMS, SiteError
+except ImportError:  # outside a module (filters, tests, benchmarks): plugins/module_utils is on sys.path
+    import ktc_grammar as grammar
+    from ktc_ipam import SWITCH_PLATFORMS, SiteError
+
+# VLANs IOS keeps for itself (the default VLAN and the FDDI/Token Ring ones): never an office's or management's.
+IOS_RESERVED_VLANS = frozenset([1, 1002, 1003, 1004, 1005])
+
+
+def _host_address(value, management, where, field, errors):
+    """An IPv4 host address inside the management prefix, or None (the refusal is in ``errors``)."""
+    try:
+        address = IPAddress(value) if isinstance(value, str) else None
+    except (AddrFormatError, ValueError, TypeError):
+        address = None
+    if address is None or address.version != 4:
+        errors.append("%s: %s %r is not an IPv4 address. Fix: give a host address of the management prefix %s."
+                      % (where, field, value, management))
+        return None
+    if address not in management or address in (management.network, management.broadcast):
+        errors.append("%s: %s %s is not a host address of the management prefix %s. Fix: give one inside it."
+                      % (where, field, address, management))
+        return None
+    return address
+
+
+def validate_core(site, core, errors, addresses):
+    """Check core's wiring; record its management address in ``addresses`` ({address: host})."""
+    if not core:
+        return set()
+    where = "host %s" % core.get("name")
+    problem = grammar.host(core.get("name"))
+    if problem:
+        errors.append("%s: the inventory host name %r %s." % (where, core.get("name"), problem))
+    management = IPNetwork(site["management"]["prefix"])
+    address = _host_address(core.get("management_address"), management, where, "ktc_management_address", errors)
+    if address is not None:
+        addresses[address] = core.get("name")
+    interfaces = set()
+    wanted = [uplink["name"] for uplink in site["uplinks"]]
+    uplinks = core.get("uplinks")
+    if not isinstance(uplinks, list):
+        errors.append("%s: ktc_uplinks must list core's uplinks {name, interface, address, gateway} in the order of "
+                      "ktc_site.uplinks (%s)." % (where, ", ".join(wanted)))
+        return interfaces
+    names = [uplink.get("name") if isinstance(uplink, dict) else None for uplink in uplinks]
+    if names != wanted:
+        errors.append("%s: ktc_uplinks names %s; ktc_site.uplinks has %s. Fix: one entry per uplink of the site "
+                      "model, in the same order." % (where, names, wanted))
+    for index, uplink in enumerate(uplinks):
+        if not isinstance(uplink, dict):
+            continue
+        field = "ktc_uplinks[%s]" % (uplink.get("name") if isinstance(uplink.get("name"), str) else index)
+        problem = grammar.interface(uplink.get("interface"))
+        if problem:
+            errors.append("%s: %s.interface %r %s." % (where, field, uplink.get("interface"), problem))
+        elif uplink["interface"] in interfaces:
+            errors.append("%s: %s.interface %s is used by two uplinks. Fix: each uplink has its own port."
+                          % (where, field, uplink["interface"]))
+        else:
+            interfaces.add(uplink["interface"])
+        try:
+            network = IPNetwork(uplink.get("address")) if isinstance(uplink.get("address"), str) else None
+            gateway = IPAddress(uplink.get("gateway")) if isinstance(uplink.get("gateway"), str) else None
+        except (AddrFormatError, ValueError, TypeError):
+            network = gateway = None
+        if network is None or network.version != 4 or "/" not in uplink["address"]:
+            errors.append("%s: %s.address %r is not an IPv4 address with its prefix length, such as 198.51.100.2/30."
+                          % (where, field, uplink.get("address")))
+        elif gateway is None or gateway.version != 4 or gateway not in network or gateway == network.ip:
+            errors.append("%s: %s.gateway %r is not another address of %s. Fix: give the ISP router's address."
+                          % (where, field, uplink.get("gateway"), network.cidr))
+    return interfaces
+
+
+def _validate_ports(switch, office, where, errors):
+    """The switch's declared port map; returns {port: segment}."""
+    platform = switch.get("platform")
+    uplink = switch.get("uplink")
+    problem = grammar.interface(uplink, platform)
+    if problem:
+        errors.append("%s: ktc_switch_uplink %r %s. Fix: name the port that trunks towards core." % (where, uplink,
+                                                                                                  problem))
+    segment_names = set(segment["name"] for segment in office["segments"] if segment.get("kind") != "event")
+    access = switch.get("access_ports") or {}
+    if not isinstance(access, dict):
+        errors.append("%s: ktc_switch_access_ports must map segment names to lists of ports." % where)
+        return {}
+    port_owner = {}
+    for segment, ports in sorted(access.items(), key=lambda item: str(item[0])):
+        if segment not in segment_names:
+            errors.append("%s: ktc_switch_access_ports names segment %r, which office %s does not have (it has: %s)."
+                          % (where, segment, office["id"], ", ".join(sorted(segment_names))))
+        for port in ports if isinstance(ports, list) else [ports]:
+            problem = grammar.interface(port, platform)
+            if problem:
+                errors.append("%s: ktc_switch_access_ports.%s: port %r %s." % (where, segment, port, problem))
+            elif port == uplink:
+                errors.append("%s port %s: it is the uplink trunk and cannot also be an access port of %s."
+                              % (where, port, segment))
+            elif port in port_owner:
+                errors.append("%s port %s: given to two segments (%s and %s); an access port carries one segment. "
+                              "Fix: keep it under one." % (where, port, port_owner[port], segment))
+            else:
+                port_owner[port] = segment
+    return port_owner
+
+
+def _validate_events(events, by_name, declared, errors):
+    taken = {}
+    for event in events or []:
+        where = "event %s" % event.get("name")
+        switch = by_name.get(event.get("switch"))
+        if switch is None:
+            errors.append("%s.switch: %r is not an access switch of the inventory (known: %s)."
+                          % (where, event.get("switch"), ", ".join(sorted(str(n) for n in by_name))))
+            continue
+        if switch.get("office") != event.get("office"):
+            errors.append("%s.switch: %s serves office %s, not %s. Fix: use a switch of %s."
+                          % (where, switch["name"], switch.get("office"), event.get("office"), event.get("office")))
+        own = declared.get(switch["name"], {})
+        for port in event.get("ports") or []:
+            if port not in own:
+                errors.append("%s.ports: %r is not an access port of %s (it has: %s). Fix: name ports the inventory "
+                              "gives that switch." % (where, port, switch["name"], ", ".join(sorted(own)) or "none"))
+            elif (switch["name"], port) in taken:
+                errors.append("%s.ports: %s of %s is already taken by event %s. Fix: close that event first or "
+                              "choose another port." % (where, port, switch["name"], taken[(switch["name"], port)]))
+            else:
+                taken[(switch["name"], port)] = event.get("name")
+
+
+def validate_switches(site, switches, events=(), core=None):
+    """Check core's and the switches' wiring and the events' ports against them; raise SiteError listing every problem.
+
+    ``site`` comes from validate_site() (with the events' segments added, see ktc_ipam.with_events).
+    """
+    offices = dict((office["id"], office) for office in site["offices"])
+    errors = []
+    management = IPNetwork(site["management"]["prefix"])
+    addresses = {}
+    core_interfaces = validate_core(site, core, errors, addresses)
+    by_name, declared, core_ports = {}, {}, {}
+    platforms = set()
+    for switch in switches:
+        name = switch.get("name")
+        where = "switch %s" % name
+        problem = grammar.host(name)
+        if problem:
+            errors.append("%s: the inventory host name %r %s." % (where, name, problem))
+            continue
+        by_name[name] = switch
+        office = offices.get(switch.get("office"))
+        if office is None:
+            errors.append("%s: ktc_office %r is not an office of ktc_site (known: %s). Fix: set ktc_office to one of "
+                          "them or add the office to site.yml." % (where, switch.get("office"), ", ".join(sorted(offices))))
+            continue
+        if switch.get("platform") not in SWITCH_PLATFORMS:
+            errors.append("%s: ktc_switch_platform %r is not one of %s."
+                          % (where, switch.get("platform"), ", ".join(SWITCH_PLATFORMS)))
+            continue
+        platforms.add(switch["platform"])
+        declared[name] = _validate_ports(switch, office, where, errors)
+        if switch.get("management_address") is not None or core:
+            address = _host_address(switch.get("management_address"), management, where, "ktc_management_address",
+                                    errors)
+            if address is not None and address in addresses:
+                errors.append("%s: ktc_management_address %s is also %s's. Fix: give each device its own address."
+                              % (where, address, addresses[address]))
+            elif address is not None:
+                addresses[address] = name
+        port = switch.get("core_port")
+        if port is not None:
+            problem = grammar.interface(port)
+            vlan_device = "%s.%d" % (port, site["management"]["vlan"])
+            if problem:
+                errors.append("%s: ktc_core_port %r %s." % (where, port, problem))
+            elif len(vlan_device) > grammar.LINUX_IFNAME_MAX:
+                errors.append("%s: ktc_core_port %s makes core's management VLAN device %s, longer than the %d "
+                              "characters Linux allows. Fix: rename the port on core (systemd .link file)."
+                              % (where, port, vlan_device, grammar.LINUX_IFNAME_MAX))
+            elif port in core_interfaces:
+                errors.append("%s: ktc_core_port %s is one of core's uplinks. Fix: give the core port the switch's "
+                              "trunk plugs into." % (where, port))
+            elif port in core_ports:
+                errors.append("%s: ktc_core_port %s is also %s's; one core port holds one link. Fix: correct the "
+                              "wiring of one of them." % (where, port, core_ports[port]))
+            else:
+                core_ports[port] = name
+    if "cisco_ios" in platforms:
+        first, last = site["vlan_pool"]["first"], site["vlan_pool"]["last"]
+        reserved = sorted(v for v in IOS_RESERVED_VLANS if first <= v <= last)
+        if reserved:
+            errors.append("ktc_site.vlan_pool: %d..%d holds VLAN(s) %s, which Cisco IOS keeps for itself, and the site "
+                          "has Cisco switches. Fix: keep vlan_pool inside 2..1001 or 1006..4094."
+                          % (first, last, ", ".join(str(v) for v in reserved)))
+        if site["management"]["vlan"] in IOS_RESERVED_VLANS:
+            errors.append("ktc_site.management.vlan: %d is kept by Cisco IOS for itself, and the site has Cisco "
+                          "switches. Fix: use another VLAN, such as 10." % site["management"]["vlan"])
+    for service in site.get("services", []):
+        address = IPAddress(service["address"])
+        if address in addresses:
+            errors.append("ktc_site.services[%s].address: %s is %s's management address. Fix: give the server's own "
+                          "address." % (service["name"], address, addresses[address]))
+    _validate_events(events, by_name, declared, errors)
+    if errors:
+        raise SiteError(errors)

@@ -1,0 +1,141 @@
+"""Unit tests of the wiring validator: core's uplinks and management address, the switches' names, ports, addresses
+and core ports, and the ports events take. Each refusal names the host, the field and the fix."""
+
+import os
+
+import pytest
+import yaml
+
+import ktc_inventory
+import ktc_ipam
+from ktc_ipam import SiteError
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))))
+EVENT = {"name": "cat-asn-1", "office": "bkpsdm", "clients": 40, "reserved_mbit": 3, "switch": "sw-bkpsdm",
+         "ports": ["swp1"], "starts": "2026-12-01 07:00", "ends": "2026-12-03 17:00"}
+
+
+def lab():
+    """The lab's site model and its wiring as playbooks/group_vars/all.yml hands it to ktc_site_validate."""
+    with open(os.path.join(REPO, "inventories", "lab", "group_vars", "all", "site.yml")) as handle:
+        site = yaml.safe_load(handle)["ktc_site"]
+    with open(os.path.join(REPO, "inventories", "lab", "hosts.yml")) as handle:
+        groups = yaml.safe_load(handle)["all"]["children"]["lab_vms"]["children"]
+    (core_name, core_vars), = groups["core_routers"]["hosts"].items()
+    core = {"name": core_name, "management_address": core_vars["ktc_management_address"],
+            "uplinks": core_vars["ktc_uplinks"]}
+    common = groups["access_switches"]["vars"]
+    switches = [{"name": name, "office": h["ktc_office"], "platform": common["ktc_switch_platform"],
+                 "uplink": common["ktc_switch_uplink"], "access_ports": h["ktc_switch_access_ports"],
+                 "management_address": h["ktc_management_address"], "core_port": h["ktc_core_port"]}
+                for name, h in groups["access_switches"]["hosts"].items()]
+    return site, core, switches
+
+
+def check(site, core, switches, events=()):
+    ktc_inventory.validate_switches(ktc_ipam.validate_site(ktc_ipam.with_events(site, list(events))), switches,
+                                    list(events), core)
+
+
+def refusal(change, events=()):
+    site, core, switches = lab()
+    by_name = {s["name"]: s for s in switches}
+    change(site, core, by_name)
+    with pytest.raises(SiteError) as caught:
+        check(site, core, switches, events)
+    return "\n".join(caught.value.errors)
+
+
+def test_the_lab_and_an_event_on_a_declared_port_pass():
+    site, core, switches = lab()
+    check(site, core, switches)
+    check(site, core, switches, [EVENT])
+
+
+REFUSALS = [
+    ("unknown office", lambda s, c, w: w["sw-bkpsdm"].update(office="dispar"),
+     ["switch sw-bkpsdm: ktc_office 'dispar' is not an office"]),
+    ("port map naming an unknown segment", lambda s, c, w: w["sw-bkpsdm"].update(access_ports={"lab": ["swp1"]}),
+     ["names segment 'lab', which office bkpsdm does not have"]),
+    ("uplink as an access port", lambda s, c, w: w["sw-bkpsdm"].update(access_ports={"staff": ["swp1", "eth1"]}),
+     ["switch sw-bkpsdm port eth1: it is the uplink trunk"]),
+    ("port on two segments", lambda s, c, w: w["sw-dukcapil"].update(access_ports={"staff": ["swp1"], "wifi": ["swp1"]}),
+     ["switch sw-dukcapil port swp1: given to two segments (staff and wifi)"]),
+    ("port with shell code", lambda s, c, w: w["sw-bkpsdm"].update(access_ports={"staff": ["swp1$(reboot)"]}),
+     ["switch sw-bkpsdm: ktc_switch_access_ports.staff: port 'swp1$(reboot)' is not a Linux interface name"]),
+    ("port name longer than Linux allows", lambda s, c, w: w["sw-bkpsdm"].update(access_ports={"staff": ["s" * 16]}),
+     ["port 'ssssssssssssssss' is 16 characters long; Linux interface names have at most 15"]),
+    ("uplink port with a newline", lambda s, c, w: w["sw-bkpsdm"].update(uplink="eth1\nx"),
+     ["switch sw-bkpsdm: ktc_switch_uplink 'eth1\\nx' is not a Linux interface name"]),
+    ("Linux port name on a Cisco switch", lambda s, c, w: w["sw-bkpsdm"].update(platform="cisco_ios", uplink="Gi1/0/48",
+                                                                               access_ports={"staff": ["swp1"]}),
+     ["port 'swp1' is not an IOS interface name"]),
+    ("host name with a space", lambda s, c, w: w["sw-bkpsdm"].update(name="sw bkpsdm"),
+     ["the inventory host name 'sw bkpsdm' is not a host name"]),
+    ("duplicate management address", lambda s, c, w: w["sw-bkpsdm"].update(management_address="10.40.255.11"),
+     ["switch sw-bkpsdm: ktc_management_address 10.40.255.11 is also sw-diskominfo's"]),
+    ("switch at core's management address", lambda s, c, w: w["sw-bkpsdm"].update(management_address="10.40.255.1"),
+     ["switch sw-bkpsdm: ktc_management_address 10.40.255.1 is also core's"]),
+    ("management address outside the prefix", lambda s, c, w: w["sw-bkpsdm"].update(management_address="10.40.1.12"),
+     ["switch sw-bkpsdm: ktc_management_address 10.40.1.12 is not a host address of the management prefix"]),
+    ("management address is the broadcast", lambda s, c, w: c.update(management_address="10.40.255.255"),
+     ["host core: ktc_management_address 10.40.255.255 is not a host address"]),
+    ("duplicate core port", lambda s, c, w: w["sw-bkpsdm"].update(core_port="eth3"),
+     ["ktc_core_port eth3 is also sw-diskominfo's; one core port holds one link"]),
+    ("core port that is an uplink", lambda s, c, w: w["sw-bkpsdm"].update(core_port="eth1"),
+     ["switch sw-bkpsdm: ktc_core_port eth1 is one of core's uplinks"]),
+    ("core port too long for its management VLAN device", lambda s, c, w: w["sw-bkpsdm"].update(core_port="enp129s0f1np1"),
+     ["makes core's management VLAN device enp129s0f1np1.10, longer than the 15 characters"]),
+    ("uplink interface with shell code", lambda s, c, w: c["uplinks"][0].update(interface="eth1`id`"),
+     ["host core: ktc_uplinks[primary].interface 'eth1`id`' is not a Linux interface name"]),
+    ("uplinks not matching the site model", lambda s, c, w: c["uplinks"].pop(),
+     ["host core: ktc_uplinks names ['primary']; ktc_site.uplinks has ['primary', 'backup']"]),
+    ("uplink gateway outside its prefix", lambda s, c, w: c["uplinks"][0].update(gateway="192.0.2.1"),
+     ["ktc_uplinks[primary].gateway '192.0.2.1' is not another address of 198.51.100.0/30"]),
+    ("service at core's address", lambda s, c, w: s["services"][0].update(address="10.40.255.1"),
+     ["ktc_site.services[simpeg].address: 10.40.255.1 is core's management address"]),
+    ("service at a switch's address", lambda s, c, w: s["services"][0].update(address="10.40.255.13"),
+     ["ktc_site.services[simpeg].address: 10.40.255.13 is sw-dukcapil's management address"]),
+    ("IOS VLAN 1002-1005 in the pool on a site with Cisco",
+     lambda s, c, w: (s.update(vlan_pool={"first": 1000, "last": 1100}),
+                      w["sw-bkpsdm"].update(platform="cisco_ios", uplink="Gi1/0/48", access_ports={"staff": ["Gi1/0/1"]})),
+     ["ktc_site.vlan_pool: 1000..1100 holds VLAN(s) 1002, 1003, 1004, 1005, which Cisco IOS keeps"]),
+    ("management VLAN 1 on a site with Cisco",
+     lambda s, c, w: (s["management"].update(vlan=1), w["sw-bkpsdm"].update(platform="cisco_ios", uplink="Gi1/0/48",
+                                                                              access_ports={"staff": ["Gi1/0/1"]})),
+     ["ktc_site.management.vlan"]),
+]
+
+
+@pytest.mark.parametrize("change, expected", [r[1:] for r in REFUSALS], ids=[r[0] for r in REFUSALS])
+def test_refusal_names_the_host_the_field_and_the_fix(change, expected):
+    message = refusal(change)
+    for words in expected:
+        assert words in message
+
+
+def test_vlans_ios_keeps_are_fine_on_a_site_without_cisco():
+    site, core, switches = lab()
+    site["vlan_pool"] = {"first": 1000, "last": 1100}
+    check(site, core, switches)
+
+
+@pytest.mark.parametrize("event, expected", [
+    (dict(EVENT, switch="sw-dukcapil"), "event cat-asn-1.switch: sw-dukcapil serves office dukcapil, not bkpsdm"),
+    (dict(EVENT, switch="sw-nowhere"), "event cat-asn-1.switch: 'sw-nowhere' is not an access switch"),
+    (dict(EVENT, ports=["swp7"]), "event cat-asn-1.ports: 'swp7' is not an access port of sw-bkpsdm (it has: swp1)"),
+    (dict(EVENT, ports=["eth1"]), "event cat-asn-1.ports: 'eth1' is not an access port of sw-bkpsdm"),
+])
+def test_an_event_takes_only_ports_its_switch_declares(event, expected):
+    message = refusal(lambda s, c, w: None, [event])
+    assert expected in message
+
+
+def test_two_events_cannot_take_one_port():
+    message = refusal(lambda s, c, w: None, [dict(EVENT, reserved_mbit=1), dict(EVENT, name="cat-asn-2", reserved_mbit=1)])
+    assert "event cat-asn-2.ports: swp1 of sw-bkpsdm is already taken by event cat-asn-1" in message
+
+
+def test_every_problem_is_reported_at_once():
+    message = refusal(lambda s, c, w: (w["sw-bkpsdm"].update(core_port="eth3"), c.update(management_address="x")))
+    assert len(message.splitlines()) >= 2
