@@ -100,7 +100,7 @@ def addressed_clients(clients):
         used[client.facts["prefix"]] += 1
         last = client.facts["dhcp_pools"][-1]["end"].rsplit(".", 1)
         client.address = "%s.%d" % (last[0], int(last[1]) - index)
-        client.run("ip addr flush dev eth0 && ip addr add %s/%d dev eth0 && ip route replace default via %s"
+        client.run("ip -4 addr flush dev eth0 && ip addr add %s/%d dev eth0 && ip route replace default via %s"
                    % (client.address, client.facts["prefixlen"], client.facts["gateway"]))
     return clients
 
@@ -116,7 +116,7 @@ def lease(client, mac=None, release=True):
         assert client.run("ip link set eth0 address %s" % mac).rc == 0
     files = "-pf /run/dhclient-%s.pid -lf /var/lib/dhcp/%s.leases" % (client.namespace, client.namespace)
     stop = "dhclient -r" if release else "dhclient -x"
-    result = client.run("ip addr flush dev eth0; %s %s eth0; timeout 30 unshare --uts dhclient -1 %s eth0 && "
+    result = client.run("ip -4 addr flush dev eth0; %s %s eth0; timeout 30 unshare --uts dhclient -1 %s eth0 && "
                         "ip -4 -o addr show dev eth0" % (stop, files, files))
     assert result.rc == 0, result.stderr
     client.address = result.stdout.split("inet ")[1].split("/")[0]

@@ -2,11 +2,14 @@
 
 import ipaddress
 import json
+import os
 import re
+import time
 from shlex import quote
 
 import pytest
 
+import first_hop
 from conftest import SWITCHES, converge, lease, wait_until
 
 
@@ -95,3 +98,106 @@ def test_moving_a_port_moves_its_client_and_the_rerun_changes_nothing(moved_port
     assert ipaddress.ip_address(address) in ipaddress.ip_network(target_facts["prefix"]), (client, address)
     returncode, output = converge(switch, extra_vars)
     assert returncode == 0 and changed_on(output, switch) == 0, output[-3000:]
+
+
+# --- First-hop security on the access ports: each attack is sent from one client, and the guard's own counter proves
+# it was sent and dropped on the switch (so a quiet victim is not just a broken attack).
+def guard_drops(switch_host, comment):
+    """Packets the ktc_switch rule(s) with ``comment`` dropped."""
+    rules = [line for line in switch_host.check_output("nft list chain bridge ktc_switch forward").splitlines()
+             if 'comment "%s"' % comment in line]
+    return sum(int(n) for line in rules for n in re.findall(r"counter packets (\d+)", line))
+
+
+@pytest.fixture
+def rogue_and_victim(addressed_clients):
+    """Two clients of one segment on one switch, with a capture running on the victim's port."""
+    return next((a, b) for a in addressed_clients for b in addressed_clients
+                if a is not b and (a.switch, a.segment) == (b.switch, b.segment))
+
+
+def attack(rogue, victim, script, capture_filter):
+    """Run ``script`` (python3) in the rogue's namespace while the victim's port is captured; return the capture's
+    path on the switch."""
+    switch = rogue.switch_host
+    path = "/tmp/victim-%s.pcap" % victim.namespace
+    # tcpdump writes as its own user: a capture file left by an earlier run could not be reopened in sticky /tmp.
+    switch.check_output("rm -f %s && systemd-run --quiet --collect --unit ktc-test-victim-capture ip netns exec %s "
+                        "tcpdump -n -U -i eth0 -w %s %s" % (path, victim.namespace, path, quote(capture_filter)))
+    try:
+        time.sleep(2)
+        assert switch.run("systemctl is-active -q ktc-test-victim-capture").rc == 0, "the victim's capture did not start"
+        result = rogue.run("python3 -c %s" % quote(script))
+        assert result.rc == 0, result.stderr
+        time.sleep(2)
+    finally:
+        switch.run("systemctl stop ktc-test-victim-capture")
+    return path, result.stdout
+
+
+def captured(switch_host, path, expression):
+    return len(switch_host.run("tcpdump -n -r %s %s 2>/dev/null" % (path, quote(expression))).stdout.splitlines())
+
+
+def with_link_local(client):
+    """The client's IPv6 link-local address, as every client has one (an earlier IPv4 flush may have taken it)."""
+    if "scope link" not in client.run("ip -6 addr show dev eth0").stdout:
+        mac = client.run("cat /sys/class/net/eth0/address").stdout.strip().split(":")
+        eui = "%02x%s:%sff:fe%s:%s%s" % (int(mac[0], 16) ^ 2, mac[1], mac[2], mac[3], mac[4], mac[5])
+        assert client.run("ip -6 addr add fe80::%s/64 dev eth0 nodad" % eui).rc == 0
+
+
+def test_a_rogue_router_advertisement_reaches_no_neighbour(rogue_and_victim):
+    rogue, victim = rogue_and_victim
+    for client in rogue_and_victim:
+        with_link_local(client)
+    dropped = guard_drops(rogue.switch_host, "rogue IPv6 router")
+    path, _ = attack(rogue, victim, first_hop.ROUTER_ADVERTISEMENT % {"prefix": "2001:db8:bad::"}, "icmp6")
+    assert captured(rogue.switch_host, path, "icmp6 and ip6[40] == 134") == 0
+    assert "2001:db8:bad:" not in victim.run("ip -6 addr show dev eth0").stdout
+    assert victim.run("ip -6 route show default").stdout.strip() == ""
+    assert guard_drops(rogue.switch_host, "rogue IPv6 router") >= dropped + 3
+
+
+def test_a_rogue_dhcp_offer_from_another_source_port_reaches_no_neighbour(rogue_and_victim):
+    rogue, victim = rogue_and_victim
+    dropped = guard_drops(rogue.switch_host, "rogue DHCPv4 server")
+    path, _ = attack(rogue, victim, first_hop.DHCP_FROM_ODD_PORT, "udp")
+    assert captured(rogue.switch_host, path, "udp dst port 9999 and src host %s" % rogue.address) > 0   # control
+    assert captured(rogue.switch_host, path, "udp dst port 68 and src host %s" % rogue.address) == 0
+    assert guard_drops(rogue.switch_host, "rogue DHCPv4 server") >= dropped + 3
+
+
+def test_a_client_claiming_the_gateway_address_diverts_nobody(rogue_and_victim):
+    rogue, victim = rogue_and_victim
+    gateway = victim.facts["gateway"]
+    assert victim.reaches(gateway)
+    before = victim.run("ip neigh show %s dev eth0" % gateway).stdout.split("lladdr ")[1].split()[0]
+    rogue_mac = rogue.run("cat /sys/class/net/eth0/address").stdout.strip()
+    dropped = guard_drops(rogue.switch_host, "ARP claiming a gateway")
+    path, _ = attack(rogue, victim, first_hop.ARP_CLAIM % {"gateway": gateway}, "arp")
+    assert captured(rogue.switch_host, path, "arp and ether src %s" % rogue_mac) == 0
+    after = victim.run("ip neigh show %s dev eth0" % gateway).stdout.split("lladdr ")[1].split()[0]
+    assert after == before != rogue_mac
+    assert victim.reaches(gateway)
+    assert guard_drops(rogue.switch_host, "ARP claiming a gateway") >= dropped + 5
+
+
+def test_one_port_sending_requests_from_500_random_macs_leaves_the_pool_serving(rogue_and_victim):
+    rogue, victim = rogue_and_victim
+    switch = rogue.switch_host
+    limit = 4   # access_switch_port_max_macs (defaults)
+    original = victim.run("cat /sys/class/net/eth0/address").stdout.strip()
+    try:
+        result = rogue.run("python3 -c %s" % quote(first_hop.DHCP_STARVATION % {"count": 500}))
+        assert result.rc == 0, result.stderr
+        offers = int(result.stdout.split()[-1])
+        print("DHCP starvation from one port: %d of 500 random MACs got an offer" % offers)
+        assert offers <= limit
+        assert guard_drops(switch, "MAC limit") >= 500 - limit
+        # A new device on the neighbouring port still gets an address.
+        fresh = "02:00:00:%02x:%02x:%02x" % (os.getpid() % 256, 0x5e, 0x01)
+        assert ipaddress.ip_address(lease(victim, mac=fresh)) in ipaddress.ip_network(victim.facts["prefix"])
+    finally:
+        switch.run("nft flush set bridge ktc_switch macs_%s" % rogue.port)
+        lease(victim, mac=original)

