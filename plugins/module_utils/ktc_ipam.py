@@ -425,9 +425,10 @@ def with_events(site, events):
         else:
             for port in ports:
                 # Either platform's grammar here; validate_switches checks each port against its switch's own ports.
-                if grammar.interface(port, "linux_bridge") and grammar.interface(port, "cisco_ios"):
+                problem = grammar.interface(port, "linux_bridge")
+                if problem and grammar.interface(port, "cisco_ios"):
                     errors.append("%s.ports: %r %s. Fix: name ports of the event's switch, e.g. swp2,swp3."
-                                  % (where, port, grammar.interface(port, "linux_bridge")))
+                                  % (where, port, problem))
         for field in ("starts", "ends"):
             problem = grammar.event_time(event.get(field))
             if problem:
