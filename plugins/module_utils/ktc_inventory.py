@@ -6,7 +6,8 @@ platform, ports and core port, and the ports open events take. Every refusal nam
 
 Input shapes (what playbooks/group_vars/all.yml passes to ktc_site_validate):
   core:     {name, management_address, uplinks: [{name, interface, address, gateway}]}
-  switches: [{name, office, platform, uplink, access_ports: {segment: [port]}, management_address, core_port}]
+  switches: [{name, office, platform, uplink, access_ports: {segment: [port]}, ports, management_address, core_port}]
+``ports`` is the switch's every port (ktc_switch_ports, names or ranges), required on cisco_ios.
 ``access_ports`` is the map the inventory declares; the events' ports are checked against it.
 Pure Python, no Ansible import.
 """
@@ -19,9 +20,11 @@ from netaddr import IPAddress, IPNetwork, AddrFormatError
 
 try:
     from ansible.module_utils import ktc_grammar as grammar
+    from ansible.module_utils import ktc_ios
     from ansible.module_utils.ktc_ipam import SWITCH_PLATFORMS, SiteError
 except ImportError:  # outside a module (filters, tests, benchmarks): plugins/module_utils is on sys.path
     import ktc_grammar as grammar
+    import ktc_ios
     from ktc_ipam import SWITCH_PLATFORMS, SiteError
 
 # VLANs IOS keeps for itself (the default VLAN and the FDDI/Token Ring ones): never an office's or management's.
@@ -124,7 +127,37 @@ def _validate_ports(switch, office, where, errors):
                               "Fix: keep it under one." % (where, port, port_owner[port], segment))
             else:
                 port_owner[port] = segment
+    if platform == "cisco_ios":
+        _validate_port_list(switch, port_owner, where, errors)
     return port_owner
+
+
+def _validate_port_list(switch, port_owner, where, errors):
+    """A Cisco switch lists every port it has, so that the ones the inventory does not use can be shut down."""
+    spec = switch.get("ports")
+    if not isinstance(spec, list) or not spec:
+        errors.append("%s: ktc_switch_ports must list every port of the switch, such as [GigabitEthernet1/0/1-28]; "
+                      "the ports it names and the inventory does not use are shut down in the parking VLAN."
+                      % where)
+        return
+    ports, problems = ktc_ios.expand_ports(spec)
+    for problem in problems:
+        errors.append("%s: ktc_switch_ports: %s." % (where, problem))
+    seen = set()
+    for port in ports:
+        problem = grammar.interface(port, "cisco_ios")
+        if problem:
+            errors.append("%s: ktc_switch_ports: port %r %s." % (where, port, problem))
+        elif ktc_ios.canonical(port) in seen:
+            errors.append("%s: ktc_switch_ports names %s twice. Fix: name each port once." % (where, port))
+        else:
+            seen.add(ktc_ios.canonical(port))
+    used = [(switch.get("uplink"), "ktc_switch_uplink")] + [(port, "ktc_switch_access_ports.%s" % segment)
+                                                            for port, segment in sorted(port_owner.items())]
+    for port, field in used:
+        if isinstance(port, str) and ktc_ios.canonical(port) not in seen:
+            errors.append("%s: %s names %s, which is not in ktc_switch_ports. Fix: correct the port or add it to the "
+                          "list of the switch's ports." % (where, field, port))
 
 
 def _validate_events(events, by_name, declared, errors):
@@ -215,6 +248,16 @@ def validate_switches(site, switches, events=(), core=None):
             errors.append("ktc_site.vlan_pool: %d..%d holds VLAN(s) %s, which Cisco IOS keeps for itself, and the site "
                           "has Cisco switches. Fix: keep vlan_pool inside 2..1001 or 1006..4094."
                           % (first, last, ", ".join(str(v) for v in reserved)))
+        parking = site.get("parking_vlan", ktc_ios.DEFAULT_PARKING_VLAN)
+        if not isinstance(parking, int) or isinstance(parking, bool) or not 2 <= parking <= 4094 \
+                or parking in IOS_RESERVED_VLANS:
+            errors.append("ktc_site.parking_vlan: %r is not a VLAN ID Cisco IOS lets us use (2..1001 or 1006..4094)."
+                          % (parking,))
+        elif parking == site["management"]["vlan"] or first <= parking <= last:
+            errors.append("ktc_site.parking_vlan: %d is %s; the unused ports of the Cisco switches would share it. "
+                          "Fix: choose a VLAN outside vlan_pool (%d..%d) and other than management's."
+                          % (parking, "the management VLAN" if parking == site["management"]["vlan"]
+                             else "inside vlan_pool, where the allocator gives office VLANs", first, last))
         if site["management"]["vlan"] in IOS_RESERVED_VLANS:
             errors.append("ktc_site.management.vlan: %d is kept by Cisco IOS for itself, and the site has Cisco "
                           "switches. Fix: use another VLAN, such as 10." % site["management"]["vlan"])

@@ -83,6 +83,12 @@ options:
       core_port:
         description: The core port its uplink trunk plugs into (C(ktc_core_port)), if it is trunked to core.
         type: str
+      ports:
+        description:
+          - Every port of the switch, names or ranges such as C(GigabitEthernet1/0/1-28) (C(ktc_switch_ports));
+            required on C(cisco_ios), where the ports the inventory does not use are shut down.
+        type: list
+        elements: str
 author:
   - Diskominfo KSB network team
 attributes:
@@ -148,6 +154,7 @@ def main():
                 access_ports=dict(type="dict"),
                 management_address=dict(type="str"),
                 core_port=dict(type="str"),
+                ports=dict(type="list", elements="str"),
             )),
             core=dict(type="dict", options=dict(
                 name=dict(type="str", required=True),

@@ -84,8 +84,20 @@ def expected(ledger):
     management = ipaddress.ip_network(site["management"]["prefix"])
     segments = [segment["name"] for o in site["offices"] if o["id"] == office for segment in o["segments"]]
     vlan_of = dict((segment, ledger["offices"][office][segment]["vlan"]) for segment in segments)
+    all_ports = []
+    for spec in switch["ktc_switch_ports"]:
+        stem, _, numbers = spec.rpartition("/")
+        first, _, last = numbers.partition("-")
+        all_ports += ["%s/%d" % (stem, number) for number in range(int(first), int(last or first) + 1)]
+    named = set(port for ports in switch["ktc_switch_access_ports"].values() for port in ports) | {switch["ktc_switch_uplink"]}
+    role_defaults = load_yaml(REPO, "roles", "access_switch", "defaults", "main.yml")
     return {
         "office": office,
+        "unused": [port for port in all_ports if port not in named],
+        "parking_vlan": site.get("parking_vlan", 999),
+        "max_macs": role_defaults["access_switch_port_max_macs"],
+        "aging_min": -(-role_defaults["access_switch_port_mac_timeout_s"] // 60),
+        "dhcp_rate": role_defaults["access_switch_port_dhcp_per_s"],
         "uplink": switch["ktc_switch_uplink"],
         "ports": dict((port, segment) for segment, ports in switch["ktc_switch_access_ports"].items() for port in ports),
         "vlan_of": vlan_of,
@@ -104,13 +116,21 @@ def check(commands, want):
     for vlan, name in [(want["management_vlan"], "management")] + \
             [(want["vlan_of"][segment], "%s-%s" % (want["office"], segment)) for segment in want["segments"]]:
         vlan_commands += ["vlan %d" % vlan, "name %s" % name, "state active", "no shutdown"]
+    # And the parking VLAN of the unused ports, suspended (it forwards nothing).
+    vlan_commands += ["vlan %d" % want["parking_vlan"], "name parking", "state suspend", "no shutdown"]
     assert commands["vlans"] == vlan_commands
 
     # Access ports: mode access in their segment's VLAN, nothing else; the trunk: exactly management and the office's VLANs.
+    # Every port: no DTP. Unused ports: access ports of the parking VLAN.
     l2 = blocks(commands["l2_interfaces"])
-    assert set(l2) == set(want["ports"]) | {want["uplink"]}
+    assert set(l2) == set(want["ports"]) | {want["uplink"]} | set(want["unused"])
+    assert len(want["unused"]) >= 20, "the sample switch leaves most of its ports unused"
     for port, segment in want["ports"].items():
-        assert sorted(l2[port]) == sorted(["switchport mode access", "switchport access vlan %d" % want["vlan_of"][segment]]), port
+        assert sorted(l2[port]) == sorted(["switchport mode access", "switchport nonegotiate",
+                                           "switchport access vlan %d" % want["vlan_of"][segment]]), port
+    for port in want["unused"]:
+        assert sorted(l2[port]) == sorted(["switchport mode access", "switchport nonegotiate",
+                                           "switchport access vlan %d" % want["parking_vlan"]]), port
     trunk = l2[want["uplink"]]
     allowed = [line for line in trunk if line.startswith("switchport trunk allowed vlan ")]
     assert len(allowed) == 1, trunk
@@ -121,12 +141,42 @@ def check(commands, want):
     # Descriptions and no shutdown: the ports, the trunk and the management interface.
     interfaces = blocks(commands["interfaces"])
     assert interfaces == dict([(port, ["description %s" % segment, "no shutdown"]) for port, segment in want["ports"].items()]
+                              + [(port, ["description unused", "shutdown"]) for port in want["unused"]]
                               + [(want["uplink"], ["description trunk to core", "no shutdown"]),
                                  (want["svi"], ["description management", "no shutdown"])])
 
     # Management: the switch's address on the management VLAN's interface, the default route through core.
     assert blocks(commands["l3_interfaces"]) == {want["svi"]: [want["address"]]}
     assert commands["static_routes"] == ["ip route 0.0.0.0 0.0.0.0 %s" % want["gateway"]]
+
+    # First-hop security: DHCP snooping and ARP inspection on exactly the office's VLANs (not management, whose
+    # devices have fixed addresses), option 82 off (Kea serves the segment directly), the bindings kept across a
+    # reload; the uplink trusted; every access port guarded; an unused port gets nothing (it is shut down).
+    office_vlans = sorted(want["vlan_of"].values())
+    first_hop = commands["first_hop_security"]
+    global_lines = first_hop[:next(i for i, line in enumerate(first_hop) if line.startswith("interface "))]
+    snooped = [vlan_list(line.split()[-1]) for line in global_lines if line.startswith("ip dhcp snooping vlan ")]
+    inspected = [vlan_list(line.split()[-1]) for line in global_lines if line.startswith("ip arp inspection vlan ")]
+    assert snooped == [office_vlans] and inspected == [office_vlans]
+    for line in ["ip dhcp snooping", "no ip dhcp snooping information option",
+                 "ip dhcp snooping database flash:ktc-dhcp-snooping.db"]:
+        assert line in global_lines
+    ra_policies = [line.split()[-1] for line in global_lines if line.startswith("ipv6 nd raguard policy ")]
+    dhcpv6_policies = [line.split()[-1] for line in global_lines if line.startswith("ipv6 dhcp guard policy ")]
+    assert len(ra_policies) == 1 and len(dhcpv6_policies) == 1
+    guarded = blocks(first_hop[len(global_lines):])
+    assert set(guarded) == set(want["ports"]) | {want["uplink"]}
+    assert sorted(guarded[want["uplink"]]) == ["ip arp inspection trust", "ip dhcp snooping trust"]
+    for port in want["ports"]:
+        assert sorted(guarded[port]) == sorted([
+            "switchport port-security", "switchport port-security maximum %d" % want["max_macs"],
+            "switchport port-security violation restrict",
+            "switchport port-security aging time %d" % want["aging_min"],
+            "switchport port-security aging type inactivity",
+            "ip dhcp snooping limit rate %d" % want["dhcp_rate"],
+            "ipv6 nd raguard attach-policy %s" % ra_policies[0],
+            "ipv6 dhcp guard attach-policy %s" % dhcpv6_policies[0]]), port
+        assert not any("trust" in line for line in guarded[port]), port
 
 
 @pytest.fixture(scope="module")

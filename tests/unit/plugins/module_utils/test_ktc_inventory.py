@@ -52,6 +52,19 @@ def test_the_lab_and_an_event_on_a_declared_port_pass():
     check(site, core, switches, [EVENT])
 
 
+def cisco(switch, **change):
+    """Make a lab switch a Catalyst with 28 ports (uplink Gi1/0/1); ``change`` overrides its fields."""
+    switch.update(dict(dict(platform="cisco_ios", uplink="GigabitEthernet1/0/1",
+                            access_ports={"staff": ["Gi1/0/2", "GigabitEthernet1/0/3"]},
+                            ports=["GigabitEthernet1/0/1-24", "GigabitEthernet1/1/1-4"]), **change))
+
+
+def test_a_cisco_switch_listing_its_ports_passes_with_the_default_parking_vlan():
+    site, core, switches = lab()
+    cisco(next(s for s in switches if s["name"] == "sw-bkpsdm"))
+    check(site, core, switches)
+
+
 REFUSALS = [
     ("unknown office", lambda s, c, w: w["sw-bkpsdm"].update(office="dispar"),
      ["switch sw-bkpsdm: ktc_office 'dispar' is not an office"]),
@@ -104,6 +117,26 @@ REFUSALS = [
      lambda s, c, w: (s["management"].update(vlan=1), w["sw-bkpsdm"].update(platform="cisco_ios", uplink="Gi1/0/48",
                                                                               access_ports={"staff": ["Gi1/0/1"]})),
      ["ktc_site.management.vlan"]),
+    ("Cisco switch without its port list", lambda s, c, w: cisco(w["sw-bkpsdm"], ports=None),
+     ["switch sw-bkpsdm: ktc_switch_ports must list every port of the switch"]),
+    ("Cisco access port missing from the port list",
+     lambda s, c, w: cisco(w["sw-bkpsdm"], access_ports={"staff": ["GigabitEthernet1/0/30"]}),
+     ["switch sw-bkpsdm: ktc_switch_access_ports.staff names GigabitEthernet1/0/30, which is not in ktc_switch_ports"]),
+    ("Cisco uplink missing from the port list", lambda s, c, w: cisco(w["sw-bkpsdm"], uplink="TenGigabitEthernet1/1/1"),
+     ["switch sw-bkpsdm: ktc_switch_uplink names TenGigabitEthernet1/1/1, which is not in ktc_switch_ports"]),
+    ("Cisco port range going downwards", lambda s, c, w: cisco(w["sw-bkpsdm"], ports=["GigabitEthernet1/0/24-1"]),
+     ["switch sw-bkpsdm: ktc_switch_ports: range 'GigabitEthernet1/0/24-1' must go upwards"]),
+    ("Cisco port listed twice, once abbreviated",
+     lambda s, c, w: cisco(w["sw-bkpsdm"], ports=["GigabitEthernet1/0/1-24", "Gi1/0/24"]),
+     ["switch sw-bkpsdm: ktc_switch_ports names Gi1/0/24 twice"]),
+    ("Cisco port list with shell code", lambda s, c, w: cisco(w["sw-bkpsdm"], ports=["GigabitEthernet1/0/1-24", "x;reboot"]),
+     ["switch sw-bkpsdm: ktc_switch_ports: port 'x;reboot' is not an IOS interface name"]),
+    ("parking VLAN inside the VLAN pool", lambda s, c, w: (s.update(parking_vlan=150), cisco(w["sw-bkpsdm"])),
+     ["ktc_site.parking_vlan: 150 is inside vlan_pool"]),
+    ("parking VLAN is management's", lambda s, c, w: (s.update(parking_vlan=10), cisco(w["sw-bkpsdm"])),
+     ["ktc_site.parking_vlan: 10 is the management VLAN"]),
+    ("parking VLAN IOS keeps", lambda s, c, w: (s.update(parking_vlan=1002), cisco(w["sw-bkpsdm"])),
+     ["ktc_site.parking_vlan: 1002 is not a VLAN ID Cisco IOS lets us use"]),
 ]
 
 

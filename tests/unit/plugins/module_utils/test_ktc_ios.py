@@ -1,0 +1,52 @@
+"""Unit tests of the Cisco IOS model: port lists and ranges, VLAN lists as IOS prints them, unused ports."""
+
+import pytest
+
+import ktc_ios
+
+SITE = {"management": {"vlan": 10, "prefix": "10.40.255.0/24"}}
+SEGMENTS = [{"office": "setda", "segment": "staff", "vlan": 101}, {"office": "setda", "segment": "wifi", "vlan": 102},
+            {"office": "dukcapil", "segment": "staff", "vlan": 103}]
+SWITCH = {"office": "setda", "uplink": "GigabitEthernet1/0/1", "management_address": "10.40.255.11",
+          "access_ports": {"staff": ["Gi1/0/2"], "wifi": ["GigabitEthernet1/0/3"]}, "ports": ["GigabitEthernet1/0/1-4"]}
+
+
+@pytest.mark.parametrize("vlans, printed", [
+    ([101], "101"), ([102, 101], "101,102"), ([101, 102, 103], "101-103"), ([105, 101, 103, 102], "101-103,105"),
+    ([10, 20, 21, 22, 30, 31], "10,20-22,30,31"), ([], ""),
+])
+def test_vlan_lists_are_written_as_ios_prints_them(vlans, printed):
+    assert ktc_ios.vlan_list(vlans) == printed
+
+
+@pytest.mark.parametrize("name, canonical", [
+    ("Gi1/0/2", "GigabitEthernet1/0/2"), ("gigabitethernet1/0/2", "GigabitEthernet1/0/2"),
+    ("Te1/1/1", "TenGigabitEthernet1/1/1"), ("Po1", "Port-channel1"), ("Vlan10", "Vlan10"),
+])
+def test_abbreviated_port_names_are_one_port(name, canonical):
+    assert ktc_ios.canonical(name) == canonical
+
+
+def test_port_ranges_expand_and_bad_ranges_are_named():
+    assert ktc_ios.expand_ports(["GigabitEthernet1/0/1-3", "TenGigabitEthernet1/1/1"]) == (
+        ["GigabitEthernet1/0/1", "GigabitEthernet1/0/2", "GigabitEthernet1/0/3", "TenGigabitEthernet1/1/1"], [])
+    assert ktc_ios.expand_ports(["Gi1/0/9-2"])[1] == ["range 'Gi1/0/9-2' must go upwards and hold at most 128 ports"]
+
+
+def test_only_ports_nobody_uses_are_parked_and_the_parking_vlan_is_on_no_trunk():
+    config = ktc_ios.switch_config(SITE, SWITCH, SEGMENTS, "10.40.255.1", 4, 1800, 5)
+    parked = [entry["name"] for entry in config["l2_interfaces"] if entry.get("access", {}).get("vlan") == 999]
+    # Gi1/0/2 is in the port map abbreviated: it is the same port as GigabitEthernet1/0/2, so it is not parked.
+    assert parked == ["GigabitEthernet1/0/4"]
+    trunk = next(entry for entry in config["l2_interfaces"] if entry["name"] == "GigabitEthernet1/0/1")
+    assert trunk["trunk"]["allowed_vlans"] == ["10", "101", "102"]
+    assert [vlan["vlan_id"] for vlan in config["vlans"]] == [10, 101, 102, 999]
+    assert "ip dhcp snooping vlan 101,102" in config["guard_global"]
+    assert sorted(config["guard_interfaces"]) == ["Gi1/0/2", "GigabitEthernet1/0/1", "GigabitEthernet1/0/3"]
+    assert "switchport port-security aging time 30" in config["guard_interfaces"]["Gi1/0/2"]
+
+
+def test_a_switch_using_every_port_has_no_parking_vlan():
+    config = ktc_ios.switch_config(dict(SITE, parking_vlan=950), dict(SWITCH, ports=["GigabitEthernet1/0/1-3"]),
+                                   SEGMENTS, "10.40.255.1", 4, 1800, 5)
+    assert [vlan["vlan_id"] for vlan in config["vlans"]] == [10, 101, 102]
