@@ -58,26 +58,53 @@ def test_backup_then_restore_core_after_breaking_it(awx_scm, core, clients, tmp_
 
 def test_a_restore_the_controller_never_confirms_is_undone_and_a_bad_backup_is_refused(core):
     """ktc-restore on its own: without the controller's confirmation the device puts back what it had; a backup whose
-    configuration does not validate is never activated."""
-    script = open(os.path.join(os.path.dirname(__file__), "..", "..", "roles", "backup", "files", "ktc-restore")).read()
+    configuration does not validate is never activated; a damaged archive, or one holding a path the backup role does
+    not own, is refused before anything is stopped or written."""
+    role = os.path.join(os.path.dirname(__file__), "..", "..", "roles", "backup")
+    script = open(os.path.join(role, "files", "ktc-restore")).read()
+    with open(os.path.join(role, "defaults", "main.yml")) as handle:
+        owned = " ".join("'%s'" % path for path in yaml.safe_load(handle)["backup_paths"])
     core.check_output("cat > /root/ktc-restore <<'EOF'\n%sEOF\nchmod 0755 /root/ktc-restore" % script)
     before = fingerprint(core)
+
+    def untouched():
+        assert fingerprint(core) == before
+        assert core.run("systemctl is-active kea-dhcp4-server").rc == 0
+        assert core.run("systemctl is-active -q ktc-restore-rollback.timer").rc != 0   # nothing was even armed
+
+    # A damaged archive (a valid one cut in half), then one that slips root's authorized_keys in beside /etc/kea.
+    core.check_output("tar -czf /tmp/d.tar.gz -C / etc/kea etc/sysctl.d && head -c $(($(stat -c %s /tmp/d.tar.gz) / 2)) "
+                      "/tmp/d.tar.gz > /tmp/damaged.tar.gz")
+    refused = core.run("/root/ktc-restore restore /tmp/damaged.tar.gz 60 %s" % owned)
+    assert refused.rc == 1 and "is damaged" in refused.stderr, refused.stderr
+    untouched()
+    core.check_output("mkdir -p /tmp/x/root/.ssh /tmp/x/etc/kea && cp /etc/kea/kea-dhcp4.conf /tmp/x/etc/kea/ && "
+                      "echo 'ssh-ed25519 AAAA attacker' > /tmp/x/root/.ssh/authorized_keys && "
+                      "tar -czf /tmp/x.tar.gz -C /tmp/x etc/kea root/.ssh")
+    keys = core.check_output("sha256sum /root/.ssh/authorized_keys")
+    refused = core.run("/root/ktc-restore restore /tmp/x.tar.gz 60 %s" % owned)
+    assert refused.rc == 1 and "does not own" in refused.stderr and "root/.ssh/authorized_keys" in refused.stderr, \
+        refused.stderr
+    assert "etc/kea/kea-dhcp4.conf" not in refused.stderr          # the owned member is not listed as foreign
+    assert core.check_output("sha256sum /root/.ssh/authorized_keys") == keys
+    untouched()
+
     # A "backup" holding a different (valid) sysctl file, never confirmed. The timer must outlast the activation
     # (services restart: about 10 s on the emulated core).
     core.check_output("mkdir -p /tmp/b/etc/sysctl.d && echo 'net.ipv4.conf.all.log_martians = 1' > "
                       "/tmp/b/etc/sysctl.d/60-ktc-router.conf && tar -czf /tmp/b.tar.gz -C /tmp/b etc/sysctl.d")
-    core.check_output("/root/ktc-restore restore /tmp/b.tar.gz 40")
+    core.check_output("/root/ktc-restore restore /tmp/b.tar.gz 40 %s" % owned)
     assert "log_martians" in core.check_output("cat /etc/sysctl.d/60-ktc-router.conf")
     assert wait_until(lambda: core.run("systemctl is-active -q ktc-restore-rollback.timer").rc != 0, timeout=90)
     assert wait_until(lambda: fingerprint(core) == before, timeout=30)    # rolled back by the device itself
     # A backup whose Kea configuration is invalid.
     core.check_output("mkdir -p /tmp/c/etc/kea && echo '{' > /tmp/c/etc/kea/kea-dhcp4.conf && "
                       "tar -czf /tmp/c.tar.gz -C /tmp/c etc/kea")
-    refused = core.run("/root/ktc-restore restore /tmp/c.tar.gz 60")
+    refused = core.run("/root/ktc-restore restore /tmp/c.tar.gz 60 %s" % owned)
     assert refused.rc == 1 and "does not validate" in refused.stderr
     assert fingerprint(core) == before
     assert core.run("systemctl is-active kea-dhcp4-server").rc == 0
-    core.check_output("rm -rf /tmp/b /tmp/c /tmp/b.tar.gz /tmp/c.tar.gz /root/ktc-restore")
+    core.check_output("rm -rf /tmp/b /tmp/c /tmp/x /tmp/*.tar.gz /root/ktc-restore")
 
 
 def scm_revision(scm):
