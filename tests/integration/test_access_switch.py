@@ -38,14 +38,20 @@ def test_rogue_dhcp_server_on_an_access_port_answers_no_other_client(addressed_c
         units["ktc-test-capture-" + client.namespace] = (
             "ip netns exec %s tcpdump -n -U -i eth0 -w /tmp/%s.pcap udp port 67 or udp port 68"
             % (client.namespace, client.namespace))
+    captures = " ".join("/tmp/%s.pcap" % client.namespace for client in (rogue, victim))
+    switch.run("rm -f %s" % captures)     # tcpdump drops its privileges: it cannot reopen an older capture
     try:
         for unit, command in units.items():
             switch.check_output("systemd-run --quiet --collect --unit %s %s" % (unit, command))
         assert wait_until(lambda: rogue.run("ss -nlu | grep -q ':67 '").rc == 0, 30), "the rogue server did not start"
+        assert wait_until(lambda: switch.run("ls %s" % captures).rc == 0, 30), "the captures did not start"
         address = lease(victim)
         server = victim.run("grep dhcp-server-identifier /var/lib/dhcp/%s.leases | tail -1" % victim.namespace).stdout
         assert victim.facts["gateway"] in server, server
         assert ipaddress.ip_address(address) in prefix
+        # The emulated switch may be slow: the rogue's offer can come after the gateway's lease is taken.
+        assert wait_until(lambda: pcap_sources(switch, "/tmp/%s.pcap" % rogue.namespace, rogue.address) > 0, 30), \
+            "the rogue server never answered the victim's request (the test proves nothing)"
     finally:
         switch.run("systemctl stop %s" % " ".join(units))
     # The rogue did answer (its capture holds its own replies) and none of them reached the victim.
