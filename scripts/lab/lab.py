@@ -187,7 +187,9 @@ def start_isp(uplinks):
         "isp-dns": ns + ["dnsmasq", "--keep-in-foreground", "--no-resolv", "--no-hosts", "--bind-interfaces",
                          "--listen-address=" + ISP_DNS, "--port=53", "--auth-server=ns." + ISP_ZONE,
                          "--auth-zone=" + ISP_ZONE, "--host-record=www.%s,%s" % (ISP_ZONE, ISP_WEB),
-                         "--host-record=ns.%s,%s" % (ISP_ZONE, ISP_DNS), "--log-facility=-"],
+                         "--host-record=ns.%s,%s" % (ISP_ZONE, ISP_DNS),
+                         # A name of the internet pointing into KTC's address pool: the DNS-rebinding test's.
+                         "--host-record=rebind.%s,10.40.1.10" % ISP_ZONE, "--log-facility=-"],
     }
     for name, command in daemons.items():
         pid_path = os.path.join(RUN, name + ".pid")
