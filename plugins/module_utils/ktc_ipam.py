@@ -261,7 +261,25 @@ def _validate_segments(office, where, errors):
             if not _is_int(reserved) or reserved <= 0:
                 errors.append("%s.reserved_mbit: an event needs the Mbit/s it reserves on the uplink, a whole number "
                               "above 0 (got %r)." % (seg_where, reserved))
+        _validate_segment_noc(office, segment, seg_where, errors)
+    if office.get("noc") is True and not any(isinstance(s, dict) and s.get("noc") is True for s in segments):
+        errors.append("%s.noc: the office is a NOC, but none of its segments is marked noc: true. Fix: mark the "
+                      "segment the NOC staff work in, e.g. {name: noc, hosts: 20, noc: true}; its printers and "
+                      "other segments stay without management rights." % where)
     return names
+
+
+def _validate_segment_noc(office, segment, seg_where, errors):
+    """NOC rights (the management plane, SSH to core and the switches) go to segments one by one."""
+    noc = segment.get("noc", False)
+    if not isinstance(noc, bool):
+        errors.append("%s.noc: %r must be true or false." % (seg_where, noc))
+    elif noc and segment.get("kind", "office") != "office":
+        errors.append("%s.noc: a %s segment cannot be a NOC segment. Fix: give NOC rights to an office segment."
+                      % (seg_where, segment.get("kind")))
+    elif noc and office.get("noc") is not True:
+        errors.append("%s.noc: the segment is marked noc, but its office is not a NOC office. Fix: set noc: true on "
+                      "the office as well, or remove it from the segment." % seg_where)
 
 
 def _validate_reservations(office, where, segment_names, macs, errors):
@@ -766,7 +784,8 @@ def segment_facts(site, ledger):
             facts.append({
                 "office": office["id"],
                 "office_name": office["name"],
-                "noc": office.get("noc", False),
+                # NOC rights per segment: the segment is marked, in an office that is a NOC.
+                "noc": bool(office.get("noc", False) and segment.get("noc", False)),
                 "segment": segment["name"],
                 "kind": segment.get("kind", "office"),
                 "hosts": segment["hosts"],

@@ -103,6 +103,15 @@ REFUSALS = [
      ["reservations[printer-lt2].mac", "all-zero"]),
     ("broadcast MAC", lambda s: office(s, "diskominfo")["reservations"][0].update(mac="ff:ff:ff:ff:ff:ff"),
      ["reservations[printer-lt2].mac", "broadcast"]),
+    ("NOC office with no NOC segment", lambda s: office(s, "diskominfo")["segments"][0].pop("noc"),
+     ["offices[diskominfo].noc: the office is a NOC, but none of its segments is marked noc: true"]),
+    ("NOC segment outside a NOC office", lambda s: office(s, "bkpsdm")["segments"][0].update(noc=True),
+     ["offices[bkpsdm].segments[staff].noc: the segment is marked noc, but its office is not a NOC office"]),
+    ("guest segment as NOC", lambda s: office(s, "diskominfo")["segments"].append(
+        {"name": "wifi", "hosts": 20, "kind": "guest", "noc": True}),
+     ["offices[diskominfo].segments[wifi].noc: a guest segment cannot be a NOC segment"]),
+    ("NOC flag not a boolean", lambda s: office(s, "diskominfo")["segments"][0].update(noc="yes"),
+     ["offices[diskominfo].segments[staff].noc: 'yes' must be true or false"]),
 ]
 
 
@@ -187,6 +196,14 @@ def test_prefix_sizing_rule():
     assert ktc_ipam.prefixlen_for(200, headroom_percent=0) == 24
     assert ktc_ipam.prefixlen_for(253, headroom_percent=0) == 24
     assert ktc_ipam.prefixlen_for(254, headroom_percent=0) == 23
+
+
+def test_noc_rights_go_to_the_marked_segments_of_a_noc_office_only():
+    site = lab_site()
+    office(site, "diskominfo")["segments"].append({"name": "printers", "hosts": 10})
+    site, ledger, _ = ktc_ipam.plan(site, ktc_ipam.empty_ledger())
+    noc = sorted((f["office"], f["segment"]) for f in ktc_ipam.segment_facts(site, ledger) if f["noc"])
+    assert noc == [("diskominfo", "staff")]
 
 
 def test_segment_facts_give_what_the_roles_need():

@@ -65,6 +65,12 @@ def offices(draw, office_id, min_reservations=0):
     }
     if draw(st.booleans()):
         office["noc"] = draw(st.booleans())
+        if office["noc"]:   # a NOC office gives the rights to one of its office segments
+            candidates = [s for s in office["segments"] if s.get("kind", "office") == "office"]
+            if candidates:
+                draw(st.sampled_from(candidates))["noc"] = True
+            else:
+                office["noc"] = False
     # At most 3 reservations per office: even a /29 segment (5 addresses left for them) holds them all.
     reserved = draw(st.lists(short_names, min_size=min_reservations, max_size=3, unique=True))
     if reserved:
