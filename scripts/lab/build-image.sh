@@ -13,7 +13,7 @@ PACKAGES=(
   linux-image-amd64 initramfs-tools kmod udev systemd-sysv dbus
   openssh-server python3 sudo iproute2 nftables procps less
   kea-dhcp4-server kea-admin unbound dns-root-data bind9-dnsutils isc-dhcp-client
-  iputils-ping curl iperf3 tcpdump socat ethtool dnsperf
+  iputils-ping curl iperf3 tcpdump socat ethtool dnsperf conntrack
 )
 
 if [ -f "$OUT/ready" ]; then

@@ -40,13 +40,25 @@ def test_offices_reach_the_internet_through_nat(addressed_clients):
     assert "198.51.100." in log and "10.40." not in log
 
 
+def nat_entries(core, address):
+    """Connections in core's table NATed to ``address`` (an uplink's)."""
+    listed = core.run("conntrack -L --reply-dst %s" % address)
+    return [line for line in listed.stdout.splitlines() if line.strip()]
+
+
 def test_failover_to_backup_uplink_when_primary_stops_answering(core, addressed_clients):
+    """The default route moves to the backup uplink, and the connections NATed to the failed one leave the connection
+    table (they would stall there with the old address), so new and retried connections work at once."""
     client = addressed_clients[0]
     assert core.check_output("cat /run/ktc/uplink") == "primary"
+    # A connection through the primary uplink, still in the table (TIME_WAIT) when the uplink fails: the control.
+    assert client.run("curl -s -m 5 http://%s/" % ISP_WEB).rc == 0
+    assert nat_entries(core, "198.51.100.2")
     try:
         assert isp("ip link set ktc-primary down").returncode == 0
         assert wait_until(lambda: core.check_output("cat /run/ktc/uplink") == "backup", timeout=30)
         assert "default via 198.51.100.5 dev eth2" in core.check_output("ip route show default")
+        assert nat_entries(core, "198.51.100.2") == []
         assert client.run("curl -s -m 5 http://%s/" % ISP_WEB).rc == 0
     finally:
         isp("ip link set ktc-primary up")
