@@ -22,6 +22,12 @@ description:
     previous files and re-runs the activation after that many seconds. The controller cancels it by calling the
     module again with O(confirm=true) over a new connection; if the change cut the controller off, the host comes
     back on its previous configuration by itself.
+  - A change not yet confirmed survives no reboot. While it waits, a marker C(pending) is kept in the bundle's state
+    directory, and the boot unit C(ktc-apply-boot.service) (installed by this module) restores the previous files of
+    every pending bundle early at boot, before the network, the firewall and the daemons start with them.
+  - A confirm and a rollback never overlap. Both take the lock of the bundle's state directory, so a confirm arriving
+    while a rollback runs waits for it and then fails with C(ROLLBACK); a rollback whose confirm came first does
+    nothing.
   - If an activation command fails, the previous files are restored and activated at once and the module fails.
   - C(changed) is true only when a file's content, mode or presence changes; nothing is activated otherwise.
 options:
@@ -133,6 +139,7 @@ rolled_back:
   type: str
 """
 
+import fcntl
 import fnmatch
 import glob
 import os
@@ -147,14 +154,47 @@ from ansible.module_utils.common.text.converters import to_bytes, to_text
 
 ROLLBACK_SCRIPT = """#!/bin/sh
 # Written by ktc_apply: restore the previous files of bundle {name} and activate them again.
+# rollback.sh [--boot] [REASON]: with --boot (ktc-apply-boot.service, before the network and the daemons start), the
+# files only: what starts later reads them.
+boot=no
+if [ "${{1:-}}" = --boot ]; then boot=yes; shift; fi
 reason=${{1:-"not confirmed within {timeout} s"}}
+# Under the bundle's lock, and only while the change is still pending: a confirm that came first wins.
+exec 9>>{state}/lock
+flock 9
+[ -e {state}/pending ] || exit 0
 cd {previous} && find . -type f | while read -r file; do
   mkdir -p "/$(dirname "$file")" && cp -a "$file" "/$file"
 done
 while read -r file; do rm -f "$file"; done < {state}/added.list
+sync
+if [ $boot = no ]; then
 {activate}
+fi
 echo "$(date -Is) $reason" > {state}/rolled-back
-logger -t ktc-apply "bundle {name}: rolled back to the previous files: $reason"
+rm -f {state}/pending
+sync
+logger -t ktc-apply "bundle {name}: rolled back to the previous files: $reason" || true
+"""
+
+# Early at boot: every bundle whose change was never confirmed gets its previous files back before anything reads them.
+BOOT_UNIT_PATH = "/etc/systemd/system/ktc-apply-boot.service"
+BOOT_UNIT = """# Written by ktc_apply: a change not confirmed before a reboot is rolled back before the network comes up.
+[Unit]
+Description=KTC: roll back the changes not confirmed before the reboot
+DefaultDependencies=no
+After=local-fs.target
+Before=sysinit.target systemd-sysctl.service systemd-udev-trigger.service systemd-networkd.service network-pre.target
+Before=nftables.service kea-dhcp4-server.service unbound.service
+Wants=network-pre.target
+
+[Service]
+Type=oneshot
+# ($$ and %% are systemd's escapes of $ and %.)
+ExecStart=/bin/sh -c 'for pending in {state_dir}/*/pending; do [ -e "$$pending" ] || continue; /bin/sh "$${{pending%%/pending}}/rollback.sh" --boot "the host restarted before the change was confirmed"; done; true'
+
+[Install]
+WantedBy=sysinit.target
 """
 
 
@@ -188,13 +228,36 @@ def disarm(module, name):
 
 
 def confirm(module, state):
-    disarm(module, module.params["name"])
-    marker = os.path.join(state, "rolled-back")
-    record = read(marker)
-    if record is not None:
-        module.fail_json(msg="bundle %s: the host rolled back to its previous files at %s" % (
-            module.params["name"], to_text(record).strip()), rolled_back=to_text(record).strip())
+    if not os.path.isdir(state):
+        module.exit_json(changed=False, confirmed=True)
+    with open(os.path.join(state, "lock"), "a") as lock:
+        # Waits for a rollback that is running: its outcome is then the answer.
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        disarm(module, module.params["name"])
+        record = read(os.path.join(state, "rolled-back"))
+        if record is not None:
+            module.fail_json(msg="ROLLBACK of bundle %s: the host rolled back to its previous files at %s" % (
+                module.params["name"], to_text(record).strip()), rolled_back=to_text(record).strip())
+        if os.path.exists(os.path.join(state, "pending")):
+            os.unlink(os.path.join(state, "pending"))
     module.exit_json(changed=False, confirmed=True)
+
+
+def ensure_boot_unit(module):
+    """Install and enable ktc-apply-boot.service (no daemon-reload needed: it matters at the next boot)."""
+    content = BOOT_UNIT.format(state_dir=module.params["state_dir"])
+    if read(BOOT_UNIT_PATH) != to_bytes(content):
+        handle, temp = tempfile.mkstemp(prefix=".ktc-", dir=os.path.dirname(BOOT_UNIT_PATH))
+        with os.fdopen(handle, "w") as out:
+            out.write(content)
+        os.chmod(temp, 0o644)
+        os.rename(temp, BOOT_UNIT_PATH)
+    wants = os.path.join(os.path.dirname(BOOT_UNIT_PATH), "sysinit.target.wants")
+    link = os.path.join(wants, os.path.basename(BOOT_UNIT_PATH))
+    if not os.path.islink(link):
+        if not os.path.isdir(wants):
+            os.makedirs(wants, 0o755)
+        os.symlink(BOOT_UNIT_PATH, link)
 
 
 def plan(module):
@@ -320,12 +383,19 @@ def main():
     script = save_previous(module, state, changes, all_commands)
 
     if module.params["confirm_timeout"] > 0:
-        # Armed before anything changes, so that even an activation that cuts the controller off is undone.
+        # Armed before anything changes, so that even an activation that cuts the controller off is undone, and
+        # pending before the timer, so that a reboot before the confirmation undoes it too.
+        ensure_boot_unit(module)
+        with open(os.path.join(state, "pending"), "w") as marker:
+            marker.write(time.strftime("%Y-%m-%dT%H:%M:%S%z\n"))
+        # The previous files and the marker reach the disk before anything changes: a power cut is a reboot too.
+        os.sync()
         rc, output = run(module, "systemd-run --quiet --unit=%s --on-active=%ds --timer-property=AccuracySec=1s "
                                  "/bin/sh %s" % (unit_name(name), module.params["confirm_timeout"], script))
         if rc != 0:
             for temp in staged.values():
                 os.unlink(temp)
+            os.unlink(os.path.join(state, "pending"))
             module.fail_json(msg="cannot arm the rollback timer, nothing was installed: %s" % output)
         result["rollback_armed"] = True
 
@@ -340,6 +410,7 @@ def main():
         result["activated"].append(command)
         if rc != 0:
             disarm(module, name)
+            open(os.path.join(state, "pending"), "a").close()   # the script restores only a pending change
             run(module, "/bin/sh %s %s" % (script, "'activation failed: %s'" % command.replace("'", "")))
             module.fail_json(msg="bundle %s: `%s` failed (rc=%d); the previous files were restored and activated:\n%s"
                              % (name, command, rc, output), **result)

@@ -4,9 +4,11 @@ Everything is read from inventories/lab (the same inventory the plays use); the 
 the SSH config that scripts/lab/lab.py writes (.lab/ssh/config).
 """
 
+import json
 import os
 import re
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -149,6 +151,23 @@ def converge(limit, extra_vars):
                            ANSIBLE_FORCE_COLOR="0"),  # molecule forces colour on; the tests read the output
         capture_output=True, text=True, timeout=600)
     return completed.returncode, completed.stdout + completed.stderr
+
+
+def ad_hoc(host, module, arguments):
+    """Run one module (``arguments`` as JSON) on ``host`` with the lab's inventory; return (returncode, output)."""
+    completed = subprocess.run(
+        ["ansible", "-i", os.path.join(REPO, "inventories", "lab"), host, "-m", module, "-a", json.dumps(arguments)],
+        cwd=REPO, env=dict(os.environ, ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"), ANSIBLE_NOCOLOR="1",
+                           ANSIBLE_FORCE_COLOR="0"), capture_output=True, text=True, timeout=300)
+    return completed.returncode, completed.stdout + completed.stderr
+
+
+def power_cut(name):
+    """Reset the VM ``name`` at once, as a power cut would (qemu's monitor, system_reset): nothing is shut down."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as monitor:
+        monitor.connect(os.path.join(REPO, ".lab", "run", name + ".monitor"))
+        monitor.sendall(b"system_reset\n")
+        time.sleep(1)
 
 
 # Every file the roles manage on a device.

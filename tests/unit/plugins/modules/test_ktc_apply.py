@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 
 MODULE = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__)))))), "plugins", "modules", "ktc_apply.py")
@@ -78,3 +79,51 @@ def test_activation_only_for_matching_changes(tmp_path):
                    activate=[{"command": "true a", "when_changed": [str(a)]},
                              {"command": "true c", "when_changed": [str(tmp_path / "c*")]}])
     assert result["activated"] == ["true a"]
+
+
+def pending_change(tmp_path):
+    """A change installed over a working file, as if its rollback timer were armed (pending) and not confirmed.
+    The rollback's activation (run by the script, not at the apply) sleeps, so that a confirm can arrive meanwhile."""
+    target = tmp_path / "a.conf"
+    target.write_text("working\n")
+    target.chmod(0o644)
+    activated = tmp_path / "activated"
+    result = apply(tmp_path, files=[{"path": str(target), "content": "new\n"}],
+                   activate=[{"command": "sleep 2; echo x >> %s" % activated, "when_changed": ["/nothing"]}])
+    assert result["changed"] is True and target.read_text() == "new\n"
+    state = tmp_path / "state" / "test"
+    (state / "pending").write_text("armed\n")
+    return target, activated, state
+
+
+def test_a_confirm_arriving_during_a_rollback_waits_for_it_and_fails_loudly(tmp_path):
+    target, activated, state = pending_change(tmp_path)
+    rollback = subprocess.Popen(["/bin/sh", str(state / "rollback.sh")])
+    try:
+        for _ in range(50):                       # the rollback has begun: it holds the lock, its files are back
+            if target.read_text() == "working\n":
+                break
+            time.sleep(0.1)
+        result = apply(tmp_path, confirm=True)
+    finally:
+        rollback.wait(timeout=30)
+    assert result.get("failed") and result["msg"].startswith("ROLLBACK of bundle test"), result
+    assert activated.read_text() == "x\n"        # the rollback ran to its end before the confirm answered
+    assert not (state / "pending").exists()
+
+
+def test_a_rollback_after_the_confirm_does_nothing(tmp_path):
+    target, activated, state = pending_change(tmp_path)
+    result = apply(tmp_path, confirm=True)
+    assert result.get("confirmed") is True and not (state / "pending").exists()
+    assert subprocess.run(["/bin/sh", str(state / "rollback.sh")]).returncode == 0
+    assert target.read_text() == "new\n" and not activated.exists() and not (state / "rolled-back").exists()
+
+
+def test_the_boot_rollback_restores_files_without_activating(tmp_path):
+    target, activated, state = pending_change(tmp_path)
+    assert subprocess.run(["/bin/sh", str(state / "rollback.sh"), "--boot", "restarted"]).returncode == 0
+    assert target.read_text() == "working\n" and not activated.exists()
+    assert "restarted" in (state / "rolled-back").read_text() and not (state / "pending").exists()
+    result = apply(tmp_path, confirm=True)
+    assert result.get("failed") and "ROLLBACK" in result["msg"] and "restarted" in result["msg"]
