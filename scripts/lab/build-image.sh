@@ -14,6 +14,9 @@ PACKAGES=(
   openssh-server python3 sudo iproute2 nftables procps less
   kea-dhcp4-server kea-admin unbound dns-root-data bind9-dnsutils isc-dhcp-client
   iputils-ping curl iperf3 tcpdump socat ethtool dnsperf conntrack
+  # sudo looks the host name (systemd.hostname=<vm> at boot) up: resolved locally, become never waits for a DNS
+  # server the lab's core may not reach.
+  libnss-myhostname
 )
 
 if [ -f "$OUT/ready" ]; then
@@ -42,6 +45,10 @@ cat > "$ROOTFS/etc/fstab" <<'FSTAB'
 FSTAB
 : > "$ROOTFS/etc/machine-id"
 echo ktc-lab > "$ROOTFS/etc/hostname"
+cat > "$ROOTFS/etc/hosts" <<'HOSTS'
+127.0.0.1 localhost
+::1 localhost ip6-localhost ip6-loopback
+HOSTS
 cat > "$ROOTFS/etc/initramfs-tools/conf.d/ktc-lab" <<'INITRAMFS'
 MODULES=list
 COMPRESS=gzip
@@ -56,6 +63,13 @@ systemctl disable kea-dhcp4-server unbound nftables apt-daily.timer apt-daily-up
   e2scrub_all.timer fstrim.timer > /dev/null 2>&1 || true
 systemctl mask systemd-networkd-wait-online.service > /dev/null 2>&1
 passwd -d root > /dev/null
+# Ansible logs in as ktc and becomes root through sudo, as production does with its admin account; root's own key
+# login stays for the tests' harness (like a console).
+useradd --create-home --shell /bin/bash ktc
+install -d -m 700 -o ktc -g ktc /home/ktc/.ssh
+install -m 600 -o ktc -g ktc /root/.ssh/authorized_keys /home/ktc/.ssh/authorized_keys
+echo 'ktc ALL=(ALL:ALL) NOPASSWD: ALL' > /etc/sudoers.d/ktc
+chmod 0440 /etc/sudoers.d/ktc
 apt-get clean
 rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin
 CHROOT

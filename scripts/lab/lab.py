@@ -31,6 +31,7 @@ INVENTORY = os.path.join(REPO, "inventories", "lab")
 LAB = os.path.join(REPO, ".lab")
 RUN = os.path.join(LAB, "run")
 KEY = os.path.join(LAB, "ssh", "id_ed25519")
+KNOWN_HOSTS = os.path.join(REPO, "inventories", "lab", "known_hosts")
 ISP_NS = "ktc-isp"
 TRUNK_BASE_PORT = int(os.environ.get("KTC_LAB_TRUNK_BASE_PORT", "24100"))
 MEMORY_MB = int(os.environ.get("KTC_LAB_VM_MEMORY", "512"))
@@ -220,6 +221,23 @@ def attach_clients(switch):
     log("%s: clients attached" % switch["name"])
 
 
+def write_known_hosts(vms):
+    """inventories/lab/known_hosts: the VMs' host keys as this lab up found them. Ansible checks every connection
+    against it (ansible.cfg, StrictHostKeyChecking=yes), as production checks against inventories/production's."""
+    lines = []
+    for name, port in sorted(vms.items()):
+        scanned = run(["ssh-keyscan", "-T", "10", "-t", "ed25519", "-p", str(port), "127.0.0.1"],
+                      stdout=subprocess.PIPE, stderr=subprocess.DEVNULL).stdout
+        keys = [line for line in scanned.splitlines() if line.startswith("[127.0.0.1]:%d " % port)]
+        if not keys:
+            raise SystemExit("lab: %s did not give its host key on port %d" % (name, port))
+        lines += ["# %s" % name] + keys
+    with open(KNOWN_HOSTS, "w") as handle:
+        handle.write("# Written by scripts/lab/lab.py up; every lab up rewrites it (not committed).\n")
+        handle.write("\n".join(lines) + "\n")
+    log("host keys of %d VMs written to %s" % (len(vms), os.path.relpath(KNOWN_HOSTS, REPO)))
+
+
 def write_ssh_config(lab):
     """.lab/ssh/config: `ssh -F .lab/ssh/config core` for people, the same file for the testinfra tests."""
     entries = [(lab["core"]["name"], lab["core"]["ansible_port"])] + [(s["name"], s["ansible_port"])
@@ -265,6 +283,7 @@ def up(_args):
     vms = dict([(core["name"], core["ansible_port"])] + [(s["name"], s["ansible_port"]) for s in lab["switches"]])
     wait_for_ssh(vms)
     log("all %d VMs up after %.0f s of boot" % (len(vms), time.time() - boot))
+    write_known_hosts(vms)
     for switch in lab["switches"]:
         attach_clients(switch)
     log("lab up in %.0f s; converge with: make converge (or ansible-playbook playbooks/site.yml)"

@@ -139,7 +139,7 @@ def wait_until(predicate, timeout, interval=1.0):
     return predicate()
 
 
-def converge(limit, extra_vars):
+def converge(limit, extra_vars, env=None):
     """Run the main job (playbooks/site.yml) on ``limit`` with ``extra_vars``; return (returncode, output).
 
     The controller (localhost) is always in the limit, so validation and allocation run first as in production.
@@ -148,7 +148,7 @@ def converge(limit, extra_vars):
         ["ansible-playbook", "-i", os.path.join(REPO, "inventories", "lab"), os.path.join(REPO, "playbooks", "site.yml"),
          "--limit", "localhost," + limit, "-e", extra_vars],
         cwd=REPO, env=dict(os.environ, ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"), ANSIBLE_NOCOLOR="1",
-                           ANSIBLE_FORCE_COLOR="0"),  # molecule forces colour on; the tests read the output
+                           ANSIBLE_FORCE_COLOR="0", **(env or {})),  # molecule forces colour on; the tests read it
         capture_output=True, text=True, timeout=600)
     return completed.returncode, completed.stdout + completed.stderr
 
@@ -156,7 +156,8 @@ def converge(limit, extra_vars):
 def ad_hoc(host, module, arguments):
     """Run one module (``arguments`` as JSON) on ``host`` with the lab's inventory; return (returncode, output)."""
     completed = subprocess.run(
-        ["ansible", "-i", os.path.join(REPO, "inventories", "lab"), host, "-m", module, "-a", json.dumps(arguments)],
+        ["ansible", "-i", os.path.join(REPO, "inventories", "lab"), "--playbook-dir", os.path.join(REPO, "playbooks"),
+         host, "-m", module, "-a", json.dumps(arguments)],
         cwd=REPO, env=dict(os.environ, ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"), ANSIBLE_NOCOLOR="1",
                            ANSIBLE_FORCE_COLOR="0"), capture_output=True, text=True, timeout=300)
     return completed.returncode, completed.stdout + completed.stderr
@@ -243,6 +244,8 @@ def awx_job(scm, template, answers=None, limit=None, extra_vars=None, timeout=15
     project = os.path.join(job, "project")
     subprocess.run(["git", "clone", "-q", scm, project], check=True)          # AWX: make_local_copy of the revision
     subprocess.run(["git", "checkout", "-q", "--detach"], cwd=project, check=True)
+    # The lab's host keys are written at lab up, not committed (production's are, in inventories/production).
+    shutil.copy(os.path.join(REPO, "inventories", "lab", "known_hosts"), os.path.join(project, "inventories", "lab"))
     # AWX environment: none of this controller's or molecule's ANSIBLE_* settings; ansible.cfg from the project.
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ANSIBLE_", "MOLECULE_"))}
     exported = subprocess.run(["ansible-inventory", "-i", os.path.join(project, "inventories", "lab"), "--list",
