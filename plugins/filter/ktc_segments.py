@@ -51,7 +51,7 @@ _value:
     office_name: {description: Office's full name., type: str}
     noc: {description: Whether the office is a NOC (may reach the management plane)., type: bool}
     segment: {description: Segment name., type: str}
-    kind: {description: office, guest or event., type: str}
+    kind: {description: "office, guest, event, or services (the site's one segment of shared servers).", type: str}
     hosts: {description: Hosts the segment must serve (from the site model)., type: int}
     vlan: {description: VLAN ID from the ledger., type: int}
     interface: {description: Name of the router's VLAN interface (vlanN)., type: str}
@@ -67,6 +67,14 @@ _value:
     fqdn: {description: "Segment's DNS name: segment.office.domain.", type: str}
     gateway_fqdn: {description: Gateway's DNS name (gw.segment.office.domain)., type: str}
     reservations: {description: "Reserved devices {name, mac, address, fqdn} with their ledger addresses.", type: list}
+    services:
+      description: >-
+        The shared services (ktc_site.services) in this segment, each {name, mac, address, fqdn, ports} at its ledger
+        address; empty but in the services segment. C(mac) is null for a server configured by hand.
+      type: list
+    service_endpoints: {description: "Firewall set elements 'address . protocol . port' of those services.", type: list}
+    dhcp_reservations: {description: "What DHCP hands out by MAC, {name, mac, address}: devices and services.", type: list}
+    dns_records: {description: "Internal A/PTR records {name, address}: gateway, devices and services.", type: list}
     reserved_mbit: {description: Uplink capacity reserved for an event segment (0 for others)., type: int}
     shaping_class:
       description: >-

@@ -261,11 +261,6 @@ def validate_switches(site, switches, events=(), core=None):
         if site["management"]["vlan"] in IOS_RESERVED_VLANS:
             errors.append("ktc_site.management.vlan: %d is kept by Cisco IOS for itself, and the site has Cisco "
                           "switches. Fix: use another VLAN, such as 10." % site["management"]["vlan"])
-    for service in site.get("services", []):
-        address = IPAddress(service["address"])
-        if address in addresses:
-            errors.append("ktc_site.services[%s].address: %s is %s's management address. Fix: give the server's own "
-                          "address." % (service["name"], address, addresses[address]))
     _validate_events(events, by_name, declared, errors)
     if errors:
         raise SiteError(errors)

@@ -43,7 +43,7 @@ ID_RE = re.compile(r"^[a-z0-9]([a-z0-9-]{0,22}[a-z0-9])$")
 SEGMENT_RE = re.compile(r"^[a-z0-9]([a-z0-9-]{0,10}[a-z0-9])?$")
 PORT_RE = re.compile(r"^(tcp|udp)/([0-9]{1,5})$")
 DOMAIN_RE = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
-SEGMENT_KINDS = ("office", "guest", "event")
+SEGMENT_KINDS = ("office", "guest", "event", "services")
 SWITCH_PLATFORMS = ("linux_bridge", "cisco_ios")
 PRIVATE_RANGES = IPSet(["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"])
 DEFAULT_HEADROOM_PERCENT = 25
@@ -177,29 +177,41 @@ def _validate_uplinks(site, errors):
     return first.get("bandwidth_mbit") if _is_int(first.get("bandwidth_mbit")) else None
 
 
-def _validate_services(site, errors):
+def _validate_services(site, macs, errors):
+    """Shared services: each a server with a name, its open ports and (optionally) its MAC. Their addresses come from the
+    ledger, in the site's one segment of kind services, never from management (the hardening issue)."""
     services = site.get("services", [])
     if not isinstance(services, list):
-        errors.append("ktc_site.services: must be a list of {name, address, ports}.")
+        errors.append("ktc_site.services: must be a list of {name, ports, mac}.")
         return
     names = set()
     for index, service in enumerate(services):
         where = "ktc_site.services[%s]" % (service.get("name") if isinstance(service, dict) else index)
         if not isinstance(service, dict):
-            errors.append("%s: must be a mapping {name, address, ports}." % where)
+            errors.append("%s: must be a mapping {name, ports, mac}." % where)
             continue
+        unknown = sorted(str(key) for key in set(service) - set(("name", "ports", "mac")))
+        if "address" in service:
+            errors.append("%s.address: shared services no longer take an address of their own: they sit in the "
+                          "site's services segment (kind: services), outside management, and the ledger gives each a "
+                          "stable address there. Fix: remove address, allocate, and read the new address in the plan "
+                          "(give mac: so that DHCP hands it to the server)." % where)
+        elif unknown:
+            errors.append("%s: unknown field(s) %s; a service has name, ports and mac." % (where, ", ".join(unknown)))
         if not isinstance(service.get("name"), str) or not ID_RE.match(service["name"]):
             errors.append("%s.name: %r must be 2..24 of [a-z0-9-]." % (where, service.get("name")))
         elif service["name"] in names:
             errors.append("%s.name: used twice; service names must be unique." % where)
         names.add(service.get("name"))
-        address = _address(service.get("address"))
-        if address is None:
-            errors.append("%s.address: %r is not an IPv4 address." % (where, service.get("address")))
-        elif not address.is_unicast() or address.is_loopback() or address.is_reserved() or int(address) == 0 \
-                or int(address) == 0xFFFFFFFF:
-            errors.append("%s.address: %s is not the unicast address of a server. Fix: give the server's own address."
-                          % (where, address))
+        if "mac" in service:
+            problem = grammar.mac(service["mac"])
+            if problem:
+                errors.append("%s.mac: %r %s." % (where, service["mac"], problem))
+            elif service["mac"].lower() in macs:
+                errors.append("%s.mac: %s is already reserved for %s. Fix: each device gets one reservation."
+                              % (where, service["mac"], macs[service["mac"].lower()]))
+            else:
+                macs[service["mac"].lower()] = where
         ports = service.get("ports")
         if not isinstance(ports, list) or not ports:
             errors.append("%s.ports: give a list such as [tcp/443]." % where)
@@ -208,6 +220,33 @@ def _validate_services(site, errors):
             match = PORT_RE.match(port) if isinstance(port, str) else None
             if not match or not 1 <= int(match.group(2)) <= 65535:
                 errors.append("%s.ports: %r is not tcp/N or udp/N with N in 1..65535." % (where, port))
+
+
+def _services_segment(site, errors):
+    """[office id, segment name] of the site's one segment of kind services, or None."""
+    found = [(office.get("id"), segment.get("name")) for office in site.get("offices") or [] if isinstance(office, dict)
+             for segment in office.get("segments") or [] if isinstance(segment, dict)
+             and segment.get("kind") == "services"]
+    if len(found) > 1:
+        errors.append("ktc_site.offices: %s are all of kind services; a site has one services segment, where every "
+                      "shared service gets its address. Fix: keep one." % ", ".join("%s/%s" % key for key in found))
+        return None
+    if not found and site.get("services"):
+        errors.append("ktc_site.services: the site lists shared services but has no segment of kind services for "
+                      "them. Fix: add {name: servers, hosts: 14, kind: services} to the office whose switch the "
+                      "servers plug into (normally diskominfo).")
+        return None
+    if not found:
+        return None
+    office = next(o for o in site["offices"] if isinstance(o, dict) and o.get("id") == found[0][0])
+    taken = set(r.get("name") for r in office.get("reservations") or [] if isinstance(r, dict)
+                and r.get("segment") == found[0][1])
+    for service in site.get("services") or []:
+        if isinstance(service, dict) and service.get("name") in taken:
+            errors.append("ktc_site.services[%s].name: office %s has a reservation of that name in the services "
+                          "segment %s; both would be given an address under one name. Fix: rename one."
+                          % (service["name"], found[0][0], found[0][1]))
+    return list(found[0])
 
 
 def _validate_bandwidth(office, where, uplink_mbit, errors):
@@ -331,12 +370,13 @@ def validate_site(site):
                       % (site.get("domain"),))
     _validate_network_plan(site, errors)
     uplink_mbit = _validate_uplinks(site, errors)
-    _validate_services(site, errors)
+    macs = {}
+    _validate_services(site, macs, errors)
 
     offices = site.get("offices")
     if not isinstance(offices, list):
         raise SiteError(errors + ["ktc_site.offices: must be a list of offices."])
-    seen_ids, macs, guaranteed_total, reserved_total = {}, {}, 0, 0
+    seen_ids, guaranteed_total, reserved_total = {}, 0, 0
     for index, office in enumerate(offices):
         if not isinstance(office, dict):
             errors.append("ktc_site.offices[%d]: must be a mapping {id, name, bandwidth, segments}." % index)
@@ -372,13 +412,16 @@ def validate_site(site):
         errors.append("events: they reserve %d Mbit/s while the offices' guarantees take %d of the primary uplink's %d. "
                       "Fix: reserve at most %d Mbit/s for events in total." % (
                           reserved_total, guaranteed_total, uplink_mbit, uplink_mbit - guaranteed_total))
+    services_segment = _services_segment(site, errors)
     if errors:
         raise SiteError(errors)
 
     normal = dict(site)
     normal["headroom_percent"] = site.get("headroom_percent", DEFAULT_HEADROOM_PERCENT)
     normal["timezone"] = site.get("timezone", DEFAULT_TIMEZONE)
-    normal["services"] = site.get("services", [])
+    normal["services"] = [dict(service, mac=service["mac"].lower()) if "mac" in service else dict(service)
+                          for service in site.get("services", [])]
+    normal["services_segment"] = services_segment
     normal["offices"] = []
     for office in offices:
         office = dict(office, noc=office.get("noc", False), reservations=[
@@ -629,14 +672,23 @@ def _release(ledger, release, site_keys, errors):
     return released
 
 
-def _place_reservations(office, entry_by_segment, report):
-    """Give each reservation a stable address from the top of its segment; drop reservations no longer listed."""
+def _reserved_names(site, office):
+    """{name: segment} of every address reserved in ``office``: its devices, and the shared services when the site's
+    services segment is one of its segments."""
     wanted = dict((r["name"], r["segment"]) for r in office.get("reservations", []))
+    holder = site.get("services_segment")
+    if holder and holder[0] == office["id"]:
+        wanted.update((service["name"], holder[1]) for service in site.get("services", []))
+    return wanted
+
+
+def _place_reservations(office_id, wanted, entry_by_segment, report):
+    """Give each reserved name a stable address from the top of its segment; drop names no longer listed."""
     for segment_name, entry in entry_by_segment.items():
         current = entry.get("reservations") or {}
         kept = dict((name, addr) for name, addr in current.items() if wanted.get(name) == segment_name)
         for name in sorted(set(current) - set(kept)):
-            report["reservations_dropped"].append("%s/%s/%s" % (office["id"], segment_name, name))
+            report["reservations_dropped"].append("%s/%s/%s" % (office_id, segment_name, name))
         new = sorted(name for name, seg in wanted.items() if seg == segment_name and name not in kept)
         if new:
             prefix = IPNetwork(entry["prefix"])
@@ -646,12 +698,12 @@ def _place_reservations(office, entry_by_segment, report):
                 while str(candidate) in taken:
                     candidate -= 1
                 if candidate <= prefix.network + 1:
-                    raise SiteError(["ktc_site.offices[%s].reservations[%s]: segment %s (%s) has no free address left. "
-                                     "Fix: remove reservations or use a bigger segment." % (office["id"], name,
-                                                                                            segment_name, prefix)])
+                    raise SiteError(["ktc_site.offices[%s].segments[%s]: %s has no free address left in %s (it holds "
+                                     "%d reserved addresses). Fix: remove reservations or services, or use a bigger "
+                                     "segment." % (office_id, segment_name, name, prefix, len(taken))])
                 kept[name] = str(candidate)
                 taken.add(str(candidate))
-                report["reservations_added"].append("%s/%s/%s %s" % (office["id"], segment_name, name, candidate))
+                report["reservations_added"].append("%s/%s/%s %s" % (office_id, segment_name, name, candidate))
         if kept:
             entry["reservations"] = kept
         else:
@@ -727,7 +779,8 @@ def allocate(site, ledger, release=()):
 
     for office in site["offices"]:
         segments = new["offices"][office["id"]]
-        _place_reservations(office, dict((s["name"], segments[s["name"]]) for s in office["segments"]), report)
+        _place_reservations(office["id"], _reserved_names(site, office),
+                            dict((s["name"], segments[s["name"]]) for s in office["segments"]), report)
     return new, report
 
 
@@ -781,6 +834,17 @@ def segment_facts(site, ledger):
             net = IPNetwork(entry["prefix"])
             reserved = entry.get("reservations") or {}
             fqdn = "%s.%s.%s" % (segment["name"], office["id"], domain)
+            reservations = [{"name": r["name"], "mac": r["mac"].lower(), "address": reserved[r["name"]],
+                             "fqdn": "%s.%s.%s" % (r["name"], office["id"], domain)}
+                            for r in office.get("reservations", [])
+                            if r["segment"] == segment["name"] and r["name"] in reserved]
+            services = []
+            if site.get("services_segment") == [office["id"], segment["name"]]:
+                services = [{"name": service["name"], "mac": service.get("mac"), "address": reserved[service["name"]],
+                             "fqdn": "%s.%s" % (service["name"], domain), "ports": list(service["ports"])}
+                            for service in site.get("services", []) if service["name"] in reserved]
+                missing.extend("services/%s" % service["name"] for service in site.get("services", [])
+                               if service["name"] not in reserved)
             facts.append({
                 "office": office["id"],
                 "office_name": office["name"],
@@ -803,11 +867,18 @@ def segment_facts(site, ledger):
                 "reverse_zones": reverse_zones(net),
                 "fqdn": fqdn,
                 "gateway_fqdn": "gw.%s" % fqdn,
-                "reservations": [
-                    {"name": r["name"], "mac": r["mac"].lower(), "address": reserved[r["name"]],
-                     "fqdn": "%s.%s.%s" % (r["name"], office["id"], domain)}
-                    for r in office.get("reservations", []) if r["segment"] == segment["name"] and r["name"] in reserved
-                ],
+                "reservations": reservations,
+                # The shared services in this segment (the site's services segment only), each at its ledger address.
+                "services": services,
+                # Firewall set elements "address . protocol . port" of those services.
+                "service_endpoints": ["%s . %s . %s" % ((service["address"],) + tuple(port.split("/")))
+                                      for service in services for port in service["ports"]],
+                # What Kea hands out by MAC, and the names Unbound answers (gateway, devices, services).
+                "dhcp_reservations": [{"name": item["name"], "mac": item["mac"], "address": item["address"]}
+                                      for item in reservations + services if item["mac"]],
+                "dns_records": [{"name": item["fqdn"], "address": item["address"]}
+                                for item in [{"fqdn": "gw." + fqdn, "address": str(net.network + 1)}]
+                                + reservations + services],
             })
             missing.extend("%s/%s/%s" % (office["id"], segment["name"], r["name"])
                            for r in office.get("reservations", [])

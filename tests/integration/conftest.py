@@ -33,6 +33,8 @@ INVENTORY = _load("inventories", "lab", "hosts.yml")["all"]["children"]["lab_vms
 SITE = _load("inventories", "lab", "group_vars", "all", "site.yml")["ktc_site"]
 LEDGER = _load("inventories", "lab", "ipam.yml")
 SEGMENTS = {(f["office"], f["segment"]): f for f in ktc_ipam.segment_facts(ktc_ipam.validate_site(SITE), LEDGER)}
+# The shared services at their ledger addresses in the services segment: {name: {name, address, fqdn, ports, mac}}.
+SERVICES = {service["name"]: service for facts in SEGMENTS.values() for service in facts["services"]}
 ISP_WEB, ISP_NS = "192.0.2.80", "ktc-isp"
 CORE_NAME, CORE_VARS = next(iter(INVENTORY["core_routers"]["hosts"].items()))
 SWITCHES = {name: dict(INVENTORY["access_switches"].get("vars", {}), **host_vars)

@@ -7,7 +7,7 @@ from shlex import quote
 
 import pytest
 
-from conftest import CORE_NAME, ISP_WEB, SITE, ad_hoc, converge, isp, lease, power_cut, wait_until
+from conftest import CORE_NAME, ISP_WEB, SERVICES, SITE, ad_hoc, converge, isp, lease, power_cut, wait_until
 
 RESERVED = next((o["id"], r) for o in SITE["offices"] for r in o.get("reservations", []))
 DOMAIN = SITE["domain"]
@@ -45,14 +45,14 @@ def test_reserved_mac_gets_its_reserved_address(addressed_clients):
 
 
 def test_clients_resolve_internal_reverse_and_internet_names_and_guests_only_internet_ones(leased_clients):
-    simpeg = next(s for s in SITE["services"] if s["name"] == "simpeg")
+    simpeg = SERVICES["simpeg"]
     for client in leased_clients:
         facts = client.facts
         assert client.run("dig +short www.isp.example").stdout.strip() == "192.0.2.80", client
         assert client.run("curl -s -m 5 http://www.isp.example/").stdout.startswith("ktc-lab isp"), client
         internal = [client.run("dig %s" % name).stdout for name in
                     (facts["gateway_fqdn"], "-x %s" % facts["gateway"], "simpeg.%s" % DOMAIN, "-x %s" % simpeg["address"])]
-        if facts["kind"] == "office":
+        if facts["kind"] in ("office", "services"):
             assert client.run("dig +short %s" % facts["gateway_fqdn"]).stdout.strip() == facts["gateway"], client
             assert client.run("dig +short -x %s" % facts["gateway"]).stdout.strip() == facts["gateway_fqdn"] + "."
             assert client.run("dig +short simpeg.%s" % DOMAIN).stdout.strip() == simpeg["address"], client
@@ -107,7 +107,9 @@ def test_leases_survive_a_kea_reload(core, leased_clients):
 def test_malformed_change_is_refused_and_nothing_changes(core, leased_clients):
     before = core.check_output("sha256sum /etc/kea/kea-dhcp4.conf")
     pid = core.check_output("systemctl show -p MainPID --value kea-dhcp4-server")
-    returncode, output = converge(CORE_NAME, '{"dhcp_dns_lease_time": {"office": "-1", "guest": "x", "event": 0}}')
+    # Whole numbers, so the role's argument spec lets them through: Kea's own check must refuse the file.
+    returncode, output = converge(CORE_NAME, '{"dhcp_dns_lease_time": {"office": -1, "guest": 3600, "event": 1800, '
+                                             '"services": 28800}}')
     assert returncode != 0
     assert "/etc/kea/kea-dhcp4.conf was refused by `kea-dhcp4 -t" in output and "nothing was installed" in output
     assert core.check_output("sha256sum /etc/kea/kea-dhcp4.conf") == before

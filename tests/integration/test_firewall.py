@@ -6,27 +6,27 @@ import re
 import pytest
 import yaml
 
-from conftest import CORE_NAME, ISP_WEB, REPO, SITE, SWITCHES, vm
+from conftest import CORE_NAME, CORE_VARS, ISP_WEB, REPO, SERVICES, SWITCHES, vm
 
-SIMPEG = next(s for s in SITE["services"] if s["name"] == "simpeg")
+SIMPEG = SERVICES["simpeg"]
 SIMPEG_PORT = int(SIMPEG["ports"][0].split("/")[1])
 SWITCH_MANAGEMENT = sorted(v["ktc_management_address"] for v in SWITCHES.values())
+MANAGEMENT = [CORE_VARS["ktc_management_address"]] + SWITCH_MANAGEMENT
 
 
 @pytest.fixture(scope="module")
-def simpeg(core):
-    """The shared service simpeg: a web server in a namespace on core's management bridge, at its address."""
-    core.check_output(
-        "ip netns list | grep -qw simpeg || { ip netns add simpeg && ip link add svc-simpeg type veth peer name eth0 "
-        "netns simpeg && ip link set svc-simpeg master br-mgmt up && ip -n simpeg link set lo up && "
-        "ip -n simpeg link set eth0 up && ip -n simpeg addr add %s/24 dev eth0 && "
-        "ip -n simpeg route add default via 10.40.255.1; }", SIMPEG["address"])
-    core.run("systemctl is-active -q ktc-test-simpeg || systemd-run -q --unit=ktc-test-simpeg ip netns exec simpeg "
-             "python3 -m http.server %s --bind %s", str(SIMPEG_PORT), SIMPEG["address"])
-    assert core.run("for i in $(seq 20); do ip netns exec simpeg bash -c '</dev/tcp/%s/%s' && exit 0; sleep 0.5; "
-                    "done; exit 1", SIMPEG["address"], str(SIMPEG_PORT)).rc == 0
-    yield SIMPEG
-    core.run("systemctl stop ktc-test-simpeg; ip netns delete simpeg; ip link delete svc-simpeg")
+def simpeg(addressed_clients):
+    """The shared service simpeg: a web server on a host of the services segment, at the service's ledger address."""
+    server = next(c for c in addressed_clients if c.facts["kind"] == "services")
+    assert server.run("ip addr replace %s/%d dev eth0" % (SIMPEG["address"], server.facts["prefixlen"])).rc == 0
+    server.switch_host.run("systemctl is-active -q ktc-test-simpeg || systemd-run -q --unit=ktc-test-simpeg ip netns "
+                           "exec %s python3 -m http.server %s --bind %s", server.namespace, str(SIMPEG_PORT),
+                           SIMPEG["address"])
+    assert server.run("for i in $(seq 20); do timeout 2 bash -c '</dev/tcp/%s/%s' && exit 0; sleep 0.5; done; exit 1"
+                      % (SIMPEG["address"], SIMPEG_PORT)).rc == 0
+    yield dict(SIMPEG, server=server)
+    server.switch_host.run("systemctl stop ktc-test-simpeg")
+    server.run("ip addr del %s/%d dev eth0" % (SIMPEG["address"], server.facts["prefixlen"]))
 
 
 def by_kind(clients, kind):
@@ -48,16 +48,42 @@ def test_no_segment_reaches_another(core, addressed_clients):
     for source, target in itertools.permutations(segments, 2):
         # Control: the target answers (core may reach it), so a failure below is the firewall's doing.
         assert core.run("ping -n -c 1 -W 2 %s", target.address).rc == 0, target
-        assert not source.reaches(target.address), "%s reached %s" % (source, target)
-        assert not source.reaches(target.address, 22, timeout=1), "%s reached %s:22" % (source, target)
+        # The one exception: NOC segments administer the shared servers.
+        administers = source.facts["noc"] and target.facts["kind"] == "services"
+        assert source.reaches(target.address) == administers, "%s -> %s" % (source, target)
+        if not administers:
+            assert not source.reaches(target.address, 22, timeout=1), "%s reached %s:22" % (source, target)
 
 
 def test_offices_reach_shared_services_and_guests_do_not(simpeg, addressed_clients):
     for client in one_per_segment(addressed_clients):
+        if client is simpeg["server"]:
+            continue
         allowed = client.facts["kind"] == "office"
         assert client.reaches(simpeg["address"], SIMPEG_PORT) == allowed, client
-        # Only the service's own ports are open, even for offices.
-        assert not client.reaches(simpeg["address"], 22, timeout=1), client
+        # Only the service's own ports are open to offices (the NOC administers the servers).
+        assert client.reaches(simpeg["address"], 8443, timeout=1) is False, client
+        if not client.facts["noc"]:
+            assert not client.reaches(simpeg["address"]), client
+
+
+# A TCP connection from a given source address; exit status 0 when it is accepted.
+CONNECT = "python3 -c \"import socket; s = socket.socket(); s.settimeout(1); s.bind(('%s', 0)); s.connect(('%s', %d))\""
+
+
+def test_a_services_host_reaches_no_management_address_and_no_ssh(simpeg, core):
+    """The shared servers sit outside management: one taken over reaches no device, by ping or SSH, from its own
+    address or the service's, while it still reaches the internet and core sees it (the controls)."""
+    server = simpeg["server"]
+    assert server.reaches(ISP_WEB, 80)
+    assert server.run(CONNECT % (simpeg["address"], ISP_WEB, 80)).rc == 0
+    assert core.run("ping -n -c 1 -W 2 %s", simpeg["address"]).rc == 0
+    for source in (server.address, simpeg["address"]):
+        for address in MANAGEMENT:
+            assert server.run("ping -n -c 1 -W 1 -I %s %s" % (source, address)).rc != 0, "%s pinged %s" % (source,
+                                                                                                        address)
+        for address in MANAGEMENT + [server.facts["gateway"]]:
+            assert server.run(CONNECT % (source, address, 22)).rc != 0, "%s: ssh to %s" % (source, address)
 
 
 def test_management_plane_and_ssh_only_from_the_noc(addressed_clients):

@@ -43,8 +43,8 @@ def test_check_mode_shows_the_allocation_and_writes_nothing(playbook, lab_site, 
     assert run.returncode == 0, run.stderr
     result = run.task("Allocate new segments and reservations into the ledger")
     assert result["changed"] is True
-    assert result["allocated"] == ["bapenda/staff vlan 104 10.40.2.64/26"]
-    assert "bapenda:\n    staff:\n      prefix: 10.40.2.64/26\n      vlan: 104\n" in result["diff"]["after"]
+    assert result["allocated"] == ["bapenda/staff vlan 105 10.40.2.128/26"]
+    assert "bapenda:\n    staff:\n      prefix: 10.40.2.128/26\n      vlan: 105\n" in result["diff"]["after"]
     assert result["diff"]["before"] == before[0].decode()
     assert file_state(ledger) == before
 
@@ -58,7 +58,7 @@ def test_allocation_writes_once_then_changes_nothing(playbook, lab_site, ledger)
     written = file_state(ledger)
     assert b"bapenda:" in written[0]
     plan = first.task("Print the network plan")["msg"]
-    assert any(line.startswith("bapenda/staff") and "10.40.2.64/26" in line for line in plan)
+    assert any(line.startswith("bapenda/staff") and "10.40.2.128/26" in line for line in plan)
 
     second = playbook("allocate.yml", extra)
     assert second.returncode == 0
@@ -73,7 +73,7 @@ def test_removed_office_keeps_its_space_until_released(playbook, lab_site, ledge
     extra = {"ktc_site": without_bkpsdm, "ktc_ledger_path": str(ledger)}
     kept = playbook("allocate.yml", extra, check=True).task("Allocate new segments and reservations into the ledger")
     assert kept["ledger"]["offices"]["bkpsdm"]["staff"]["prefix"] == "10.40.2.0/26"
-    assert kept["allocated"] == ["bapenda/staff vlan 104 10.40.2.64/26"]
+    assert kept["allocated"] == ["bapenda/staff vlan 105 10.40.2.128/26"]
 
     released = playbook("release.yml", dict(extra, ktc_release=["bkpsdm"]), check=True)
     assert released.returncode == 0, released.stderr

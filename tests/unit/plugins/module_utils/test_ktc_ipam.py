@@ -6,6 +6,8 @@ import os
 import pytest
 import yaml
 
+from netaddr import IPAddress, IPNetwork
+
 import ktc_ipam
 from ktc_ipam import SiteError
 
@@ -95,10 +97,29 @@ REFUSALS = [
     ("time zone with shell code", lambda s: s.update(timezone="UTC; touch /tmp/pwned"), ["ktc_site.timezone"]),
     ("uplink name too long for ifb-<name>", lambda s: s["uplinks"][1].update(name="backup-telkom"),
      ["ktc_site.uplinks[1].name", "2..11", "ifb-<name>"]),
-    ("service at 0.0.0.0", lambda s: s["services"][0].update(address="0.0.0.0"),
-     ["services[simpeg].address", "0.0.0.0 is not the unicast address of a server"]),
-    ("service at a multicast address", lambda s: s["services"][0].update(address="224.0.0.1"),
-     ["services[simpeg].address", "not the unicast address"]),
+    # Shared services live in the site's services segment, at ledger addresses: never an address typed by hand
+    # (which could be management's, core's, a switch's or 0.0.0.0).
+    ("service with an address of its own", lambda s: s["services"][0].update(address="10.40.255.20"),
+     ["ktc_site.services[simpeg].address", "services segment (kind: services), outside management", "remove address"]),
+    ("services but no services segment", lambda s: office(s, "diskominfo").update(
+        segments=[seg for seg in office(s, "diskominfo")["segments"] if seg.get("kind") != "services"]),
+     ["ktc_site.services: the site lists shared services but has no segment of kind services",
+      "{name: servers, hosts: 14, kind: services}"]),
+    ("two services segments", lambda s: office(s, "bkpsdm")["segments"].append(
+        {"name": "apps", "hosts": 6, "kind": "services"}),
+     ["bkpsdm/apps", "diskominfo/services", "one services segment"]),
+    ("services segment as NOC", lambda s: [seg.update(noc=True) for seg in office(s, "diskominfo")["segments"]
+                                            if seg.get("kind") == "services"],
+     ["offices[diskominfo].segments[services].noc: a services segment cannot be a NOC segment"]),
+    ("service name taken by a reservation in its segment", lambda s: office(s, "diskominfo")["reservations"].append(
+        {"name": "simpeg", "segment": "services", "mac": "02:00:00:00:10:09"}),
+     ["ktc_site.services[simpeg].name: office diskominfo has a reservation of that name"]),
+    ("service MAC reserved twice", lambda s: s["services"][0].update(mac="02:00:00:00:10:01"),
+     ["mac: 02:00:00:00:10:01 is already reserved for ktc_site.services[simpeg]"]),
+    ("service with a multicast MAC", lambda s: s["services"][0].update(mac="01:00:5e:00:00:01"),
+     ["ktc_site.services[simpeg].mac", "multicast"]),
+    ("service with an unknown field", lambda s: s["services"][0].update(host="simpeg.local"),
+     ["ktc_site.services[simpeg]: unknown field(s) host"]),
     ("all-zero MAC", lambda s: office(s, "diskominfo")["reservations"][0].update(mac="00:00:00:00:00:00"),
      ["reservations[printer-lt2].mac", "all-zero"]),
     ("broadcast MAC", lambda s: office(s, "diskominfo")["reservations"][0].update(mac="ff:ff:ff:ff:ff:ff"),
@@ -185,7 +206,7 @@ def test_lab_allocation_is_sized_aligned_and_from_the_bottom_of_the_pool():
     # 120 hosts + 25 % headroom + 3 = 153 addresses: a /24; 40 hosts -> 53: a /26.
     assert entries["dukcapil"]["wifi"] == {"vlan": 100, "prefix": "10.40.0.0/24"}
     assert entries["bkpsdm"]["staff"]["prefix"].endswith("/26")
-    assert len(report["allocated"]) == 4
+    assert len(report["allocated"]) == 5
     assert entries["diskominfo"]["staff"]["reservations"] == {"printer-lt2": "10.40.1.126"}
 
 
@@ -216,6 +237,39 @@ def test_segment_facts_give_what_the_roles_need():
     assert staff["reservations"][0]["address"] == "10.40.1.126"
     assert staff["reverse_zones"] == ["1.40.10.in-addr.arpa"]
     assert facts[("dukcapil", "wifi")]["kind"] == "guest"
+
+
+def test_shared_services_get_stable_addresses_in_the_services_segment_outside_management():
+    site = lab_site()
+    site["services"].append({"name": "eoffice", "ports": ["tcp/443", "tcp/80"], "mac": "02:00:00:00:20:02"})
+    site, ledger, _ = ktc_ipam.plan(site, ktc_ipam.empty_ledger())
+    facts = {(f["office"], f["segment"]): f for f in ktc_ipam.segment_facts(site, ledger)}
+    services = facts[("diskominfo", "services")]
+    assert services["kind"] == "services" and not services["noc"]
+    prefix = services["prefix"]
+    assert not IPNetwork(prefix) in IPNetwork(site["management"]["prefix"])
+    by_name = {s["name"]: s for s in services["services"]}
+    # From the top of the segment, in name order; never in a DHCP pool.
+    assert [by_name["eoffice"]["address"], by_name["simpeg"]["address"]] == [
+        str(IPNetwork(prefix).broadcast - 1), str(IPNetwork(prefix).broadcast - 2)]
+    assert all(IPAddress(s["address"]) > IPAddress(services["dhcp_pools"][-1]["end"]) for s in by_name.values())
+    assert by_name["simpeg"]["fqdn"] == "simpeg.ktc.sumbawabaratkab.go.id" and by_name["simpeg"]["mac"] is None
+    assert sorted(services["service_endpoints"]) == sorted([
+        "%s . tcp . 443" % by_name["eoffice"]["address"], "%s . tcp . 80" % by_name["eoffice"]["address"],
+        "%s . tcp . 443" % by_name["simpeg"]["address"]])
+    # Only a server with a MAC gets a DHCP reservation; every one gets its name.
+    assert services["dhcp_reservations"] == [{"name": "eoffice", "mac": "02:00:00:00:20:02",
+                                              "address": by_name["eoffice"]["address"]}]
+    assert {"name": "simpeg.ktc.sumbawabaratkab.go.id", "address": by_name["simpeg"]["address"]} \
+        in services["dns_records"]
+    assert all(not f["service_endpoints"] for key, f in facts.items() if key != ("diskominfo", "services"))
+    # A service added later does not move the others.
+    site2 = lab_site()
+    site2["services"].insert(0, {"name": "aaa", "ports": ["tcp/22"]})
+    site2["services"].append({"name": "eoffice", "ports": ["tcp/443"], "mac": "02:00:00:00:20:02"})
+    _, ledger2, _ = ktc_ipam.plan(site2, ledger)
+    kept = ledger2["offices"]["diskominfo"]["services"]["reservations"]
+    assert kept["simpeg"] == by_name["simpeg"]["address"] and kept["eoffice"] == by_name["eoffice"]["address"]
 
 
 def test_segment_facts_refuse_segments_not_yet_allocated():

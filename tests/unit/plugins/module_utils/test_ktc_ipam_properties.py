@@ -103,7 +103,7 @@ def make_site(office_list, params):
         "vlan_pool": {"first": VLAN_FIRST, "last": VLAN_LAST},
         "management": {"vlan": params["management_vlan"], "prefix": params["management"]},
         "uplinks": [{"name": "primary", "bandwidth_mbit": 1000}, {"name": "backup", "bandwidth_mbit": 100}],
-        "services": [{"name": "simpeg", "address": "10.40.255.20", "ports": ["tcp/443"]}],
+        "services": [],
         "offices": copy.deepcopy(office_list),
     }
     if params["headroom"] is not None:
