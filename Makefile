@@ -5,7 +5,7 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 LAB := $(VENV)/bin/python scripts/lab/lab.py
 
-.PHONY: setup lab lab-up converge verify lab-down plan test lint unit molecule bench bench-converge bench-firewall bench-dhcp-dns bench-shaping
+.PHONY: setup lab lab-up converge verify lab-down plan render test lint unit molecule bench bench-converge bench-firewall bench-dhcp-dns bench-shaping
 
 setup:
 	@scripts/setup.sh
@@ -33,6 +33,10 @@ lab-down:
 # Preview what a converge would change, without changing anything.
 plan: setup
 	ansible-playbook -i inventories/lab playbooks/site.yml --check --diff
+
+# Regenerate the golden renders (tests/render/): every file of every host, rendered without devices. Review the diff.
+render: setup
+	scripts/render.sh --golden
 
 test: setup
 	scripts/test.sh
