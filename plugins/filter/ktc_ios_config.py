@@ -11,13 +11,13 @@ name: ktc_ios_config
 short_description: What a Cisco IOS access switch must be, as cisco.ios resource-module data and guard lines
 version_added: "1.1.0"
 description:
-  - Computes, from the site model, the ledger's segment facts and the switch's inventory, the C(config) of
+  - Computes, from the site model and the switch's entry of the wiring model, the C(config) of
     cisco.ios.ios_vlans, ios_interfaces, ios_l2_interfaces, ios_l3_interfaces and ios_static_routes, and the
     first-hop security lines those modules cannot express (DHCP snooping with the uplink trusted, dynamic ARP
     inspection, IPv6 RA guard and DHCPv6 guard, port security), for cisco.ios.ios_config.
   - Every port of C(ports) that is neither the uplink nor an access port is shut down, described C(unused) and put
     in the parking VLAN (C(ktc_site.parking_vlan), 999 when not given), which is suspended and on no trunk.
-positional: switch, segments, gateway, max_macs, mac_timeout_s, dhcp_per_s
+positional: switch, gateway, max_macs, mac_timeout_s, dhcp_per_s
 options:
   _input:
     description: The site model, C(ktc_site).
@@ -25,14 +25,10 @@ options:
     required: true
   switch:
     description:
-      - The switch, C({office, uplink, access_ports, ports, management_address}); C(access_ports) with the ports
-        of open events already moved (ktc_port_map); C(ports) is the inventory's C(ktc_switch_ports).
+      - The switch as the wiring model gives it (C(ktc_model.switches[inventory_hostname]), the C(ktc_topology)
+        filter), with its uplink and downlinks and the segments each carries, its access ports with open events applied,
+        C(ports) (the inventory's C(ktc_switch_ports)) and C(management_address).
     type: dict
-    required: true
-  segments:
-    description: The ledger's segment facts (ktc_segments).
-    type: list
-    elements: dict
     required: true
   gateway:
     description: The management prefix's router (core's management address).
@@ -56,9 +52,7 @@ EXAMPLES = r"""
 - name: Show what the switch must be
   ansible.builtin.debug:
     msg: >-
-      {{ ktc_site | ktc_ios_config({'office': ktc_office, 'uplink': ktc_switch_uplink, 'access_ports': ports,
-         'ports': ktc_switch_ports, 'management_address': ktc_management_address}, ktc_segment_facts,
-         '10.40.255.1', 4, 1800, 5) }}
+      {{ ktc_site | ktc_ios_config(ktc_model.switches[inventory_hostname], '10.40.255.1', 4, 1800, 5) }}
 """
 
 RETURN = r"""
@@ -79,8 +73,8 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(
 from ktc_ios import switch_config  # noqa: E402 pylint: disable=wrong-import-position
 
 
-def ktc_ios_config(site, switch, segments, gateway, max_macs, mac_timeout_s, dhcp_per_s):
-    return switch_config(site, switch, segments, gateway, int(max_macs), int(mac_timeout_s), int(dhcp_per_s))
+def ktc_ios_config(site, switch, gateway, max_macs, mac_timeout_s, dhcp_per_s):
+    return switch_config(site, switch, gateway, int(max_macs), int(mac_timeout_s), int(dhcp_per_s))
 
 
 class FilterModule(object):

@@ -21,10 +21,12 @@ from netaddr import IPAddress, IPNetwork, AddrFormatError
 try:
     from ansible.module_utils import ktc_grammar as grammar
     from ansible.module_utils import ktc_ios
+    from ansible.module_utils import ktc_topology
     from ansible.module_utils.ktc_ipam import SWITCH_PLATFORMS, SiteError
 except ImportError:  # outside a module (filters, tests, benchmarks): plugins/module_utils is on sys.path
     import ktc_grammar as grammar
     import ktc_ios
+    import ktc_topology
     from ktc_ipam import SWITCH_PLATFORMS, SiteError
 
 # VLANs IOS keeps for itself (the default VLAN and the FDDI/Token Ring ones): never an office's or management's.
@@ -97,41 +99,6 @@ def validate_core(site, core, errors, addresses):
     return interfaces
 
 
-def _validate_ports(switch, office, where, errors):
-    """The switch's declared port map; returns {port: segment}."""
-    platform = switch.get("platform")
-    uplink = switch.get("uplink")
-    problem = grammar.interface(uplink, platform)
-    if problem:
-        errors.append("%s: ktc_switch_uplink %r %s. Fix: name the port that trunks towards core." % (where, uplink,
-                                                                                                  problem))
-    segment_names = set(segment["name"] for segment in office["segments"] if segment.get("kind") != "event")
-    access = switch.get("access_ports") or {}
-    if not isinstance(access, dict):
-        errors.append("%s: ktc_switch_access_ports must map segment names to lists of ports." % where)
-        return {}
-    port_owner = {}
-    for segment, ports in sorted(access.items(), key=lambda item: str(item[0])):
-        if segment not in segment_names:
-            errors.append("%s: ktc_switch_access_ports names segment %r, which office %s does not have (it has: %s)."
-                          % (where, segment, office["id"], ", ".join(sorted(segment_names))))
-        for port in ports if isinstance(ports, list) else [ports]:
-            problem = grammar.interface(port, platform)
-            if problem:
-                errors.append("%s: ktc_switch_access_ports.%s: port %r %s." % (where, segment, port, problem))
-            elif port == uplink:
-                errors.append("%s port %s: it is the uplink trunk and cannot also be an access port of %s."
-                              % (where, port, segment))
-            elif port in port_owner:
-                errors.append("%s port %s: given to two segments (%s and %s); an access port carries one segment. "
-                              "Fix: keep it under one." % (where, port, port_owner[port], segment))
-            else:
-                port_owner[port] = segment
-    if platform == "cisco_ios":
-        _validate_port_list(switch, port_owner, where, errors)
-    return port_owner
-
-
 def _validate_port_list(switch, port_owner, where, errors):
     """A Cisco switch lists every port it has, so that the ones the inventory does not use can be shut down."""
     spec = switch.get("ports")
@@ -152,8 +119,8 @@ def _validate_port_list(switch, port_owner, where, errors):
             errors.append("%s: ktc_switch_ports names %s twice. Fix: name each port once." % (where, port))
         else:
             seen.add(ktc_ios.canonical(port))
-    used = [(switch.get("uplink"), "ktc_switch_uplink")] + [(port, "ktc_switch_access_ports.%s" % segment)
-                                                            for port, segment in sorted(port_owner.items())]
+    used = [(port, "ktc_switch_uplink") for port in switch.get("uplink_ports") or []] + [
+        (port, "ktc_switch_access_ports.%s" % segment) for port, segment in sorted(port_owner.items())]
     for port, field in used:
         if isinstance(port, str) and ktc_ios.canonical(port) not in seen:
             errors.append("%s: %s names %s, which is not in ktc_switch_ports. Fix: correct the port or add it to the "
@@ -161,6 +128,7 @@ def _validate_port_list(switch, port_owner, where, errors):
 
 
 def _validate_events(events, by_name, declared, errors):
+    """An event takes access ports its switch declares, of a switch that serves the event's office."""
     taken = {}
     for event in events or []:
         where = "event %s" % event.get("name")
@@ -169,10 +137,11 @@ def _validate_events(events, by_name, declared, errors):
             errors.append("%s.switch: %r is not an access switch of the inventory (known: %s)."
                           % (where, event.get("switch"), ", ".join(sorted(str(n) for n in by_name))))
             continue
-        if switch.get("office") != event.get("office"):
-            errors.append("%s.switch: %s serves office %s, not %s. Fix: use a switch of %s."
-                          % (where, switch["name"], switch.get("office"), event.get("office"), event.get("office")))
         own = declared.get(switch["name"], {})
+        served = sorted(set(office for office, _ in own.values()))
+        if event.get("office") not in served:
+            errors.append("%s.switch: %s serves office %s, not %s. Fix: use a switch of %s."
+                          % (where, switch["name"], ", ".join(served) or "none", event.get("office"), event.get("office")))
         for port in event.get("ports") or []:
             if port not in own:
                 errors.append("%s.ports: %r is not an access port of %s (it has: %s). Fix: name ports the inventory "
@@ -184,17 +153,40 @@ def _validate_events(events, by_name, declared, errors):
                 taken[(switch["name"], port)] = event.get("name")
 
 
+def _validate_cisco_vlans(site, errors):
+    first, last = site["vlan_pool"]["first"], site["vlan_pool"]["last"]
+    reserved = sorted(v for v in IOS_RESERVED_VLANS if first <= v <= last)
+    if reserved:
+        errors.append("ktc_site.vlan_pool: %d..%d holds VLAN(s) %s, which Cisco IOS keeps for itself, and the site "
+                      "has Cisco switches. Fix: keep vlan_pool inside 2..1001 or 1006..4094."
+                      % (first, last, ", ".join(str(v) for v in reserved)))
+    parking = site.get("parking_vlan", ktc_ios.DEFAULT_PARKING_VLAN)
+    if not isinstance(parking, int) or isinstance(parking, bool) or not 2 <= parking <= 4094 \
+            or parking in IOS_RESERVED_VLANS:
+        errors.append("ktc_site.parking_vlan: %r is not a VLAN ID Cisco IOS lets us use (2..1001 or 1006..4094)."
+                      % (parking,))
+    elif parking == site["management"]["vlan"] or first <= parking <= last:
+        errors.append("ktc_site.parking_vlan: %d is %s; the unused ports of the Cisco switches would share it. "
+                      "Fix: choose a VLAN outside vlan_pool (%d..%d) and other than management's."
+                      % (parking, "the management VLAN" if parking == site["management"]["vlan"]
+                         else "inside vlan_pool, where the allocator gives office VLANs", first, last))
+    if site["management"]["vlan"] in IOS_RESERVED_VLANS:
+        errors.append("ktc_site.management.vlan: %d is kept by Cisco IOS for itself, and the site has Cisco "
+                      "switches. Fix: use another VLAN, such as 10." % site["management"]["vlan"])
+
+
 def validate_switches(site, switches, events=(), core=None):
     """Check core's and the switches' wiring and the events' ports against them; raise SiteError listing every problem.
 
-    ``site`` comes from validate_site() (with the events' segments added, see ktc_ipam.with_events).
+    ``site`` comes from validate_site() (with the events' segments added, see ktc_ipam.with_events). The links between
+    the devices and each switch's port map are checked by ktc_topology.check_wiring.
     """
     offices = dict((office["id"], office) for office in site["offices"])
     errors = []
     management = IPNetwork(site["management"]["prefix"])
     addresses = {}
-    core_interfaces = validate_core(site, core, errors, addresses)
-    by_name, declared, core_ports = {}, {}, {}
+    validate_core(site, core, errors, addresses)
+    by_name = {}
     platforms = set()
     for switch in switches:
         name = switch.get("name")
@@ -204,17 +196,14 @@ def validate_switches(site, switches, events=(), core=None):
             errors.append("%s: the inventory host name %r %s." % (where, name, problem))
             continue
         by_name[name] = switch
-        office = offices.get(switch.get("office"))
-        if office is None:
+        if switch.get("office") is not None and switch.get("office") not in offices:
             errors.append("%s: ktc_office %r is not an office of ktc_site (known: %s). Fix: set ktc_office to one of "
                           "them or add the office to site.yml." % (where, switch.get("office"), ", ".join(sorted(offices))))
-            continue
         if switch.get("platform") not in SWITCH_PLATFORMS:
             errors.append("%s: ktc_switch_platform %r is not one of %s."
                           % (where, switch.get("platform"), ", ".join(SWITCH_PLATFORMS)))
             continue
         platforms.add(switch["platform"])
-        declared[name] = _validate_ports(switch, office, where, errors)
         if switch.get("management_address") is not None or core:
             address = _host_address(switch.get("management_address"), management, where, "ktc_management_address",
                                     errors)
@@ -223,44 +212,20 @@ def validate_switches(site, switches, events=(), core=None):
                               % (where, address, addresses[address]))
             elif address is not None:
                 addresses[address] = name
-        port = switch.get("core_port")
-        if port is not None:
-            problem = grammar.interface(port)
-            vlan_device = "%s.%d" % (port, site["management"]["vlan"])
-            if problem:
-                errors.append("%s: ktc_core_port %r %s." % (where, port, problem))
-            elif len(vlan_device) > grammar.LINUX_IFNAME_MAX:
-                errors.append("%s: ktc_core_port %s makes core's management VLAN device %s, longer than the %d "
-                              "characters Linux allows. Fix: rename the port on core (systemd .link file)."
-                              % (where, port, vlan_device, grammar.LINUX_IFNAME_MAX))
-            elif port in core_interfaces:
-                errors.append("%s: ktc_core_port %s is one of core's uplinks. Fix: give the core port the switch's "
-                              "trunk plugs into." % (where, port))
-            elif port in core_ports:
-                errors.append("%s: ktc_core_port %s is also %s's; one core port holds one link. Fix: correct the "
-                              "wiring of one of them." % (where, port, core_ports[port]))
-            else:
-                core_ports[port] = name
+    valid = [switch for switch in switches if switch.get("name") in by_name
+             and switch.get("platform") in SWITCH_PLATFORMS and (switch.get("office") is None
+                                                                 or switch.get("office") in offices)]
+    normalised, used_ports, _ = ktc_topology.check_wiring(site, core, valid, errors)
+    declared = {}
+    for switch in normalised:
+        access = dict((port, what) for port, what in used_ports[switch["name"]].items() if what != "the uplink")
+        declared[switch["name"]] = dict(
+            (port, (office or switch.get("office"), segment)) for port, key in access.items()
+            for office, _, segment in [str(key).rpartition("/")])
+        if switch["platform"] == "cisco_ios":
+            _validate_port_list(switch, access, "switch %s" % switch["name"], errors)
     if "cisco_ios" in platforms:
-        first, last = site["vlan_pool"]["first"], site["vlan_pool"]["last"]
-        reserved = sorted(v for v in IOS_RESERVED_VLANS if first <= v <= last)
-        if reserved:
-            errors.append("ktc_site.vlan_pool: %d..%d holds VLAN(s) %s, which Cisco IOS keeps for itself, and the site "
-                          "has Cisco switches. Fix: keep vlan_pool inside 2..1001 or 1006..4094."
-                          % (first, last, ", ".join(str(v) for v in reserved)))
-        parking = site.get("parking_vlan", ktc_ios.DEFAULT_PARKING_VLAN)
-        if not isinstance(parking, int) or isinstance(parking, bool) or not 2 <= parking <= 4094 \
-                or parking in IOS_RESERVED_VLANS:
-            errors.append("ktc_site.parking_vlan: %r is not a VLAN ID Cisco IOS lets us use (2..1001 or 1006..4094)."
-                          % (parking,))
-        elif parking == site["management"]["vlan"] or first <= parking <= last:
-            errors.append("ktc_site.parking_vlan: %d is %s; the unused ports of the Cisco switches would share it. "
-                          "Fix: choose a VLAN outside vlan_pool (%d..%d) and other than management's."
-                          % (parking, "the management VLAN" if parking == site["management"]["vlan"]
-                             else "inside vlan_pool, where the allocator gives office VLANs", first, last))
-        if site["management"]["vlan"] in IOS_RESERVED_VLANS:
-            errors.append("ktc_site.management.vlan: %d is kept by Cisco IOS for itself, and the site has Cisco "
-                          "switches. Fix: use another VLAN, such as 10." % site["management"]["vlan"])
+        _validate_cisco_vlans(site, errors)
     _validate_events(events, by_name, declared, errors)
     if errors:
         raise SiteError(errors)

@@ -80,41 +80,49 @@ def vlan_list(vlans):
     return ",".join(parts)
 
 
-def switch_config(site, switch, segments, gateway, max_macs, mac_timeout_s, dhcp_per_s):
+def switch_config(site, switch, gateway, max_macs, mac_timeout_s, dhcp_per_s):
     """The switch's configuration.
 
-    ``switch``: {office, uplink, access_ports {segment: [port]} (open events' ports already moved), ports (the
-    inventory's ktc_switch_ports), management_address}; ``segments``: the ledger's segment facts (ktc_segments);
-    ``gateway``: the management prefix's router. Returns {vlans, interfaces, l2_interfaces, l3_interfaces,
-    static_routes} in the form of each resource module's ``config``, ``guard_global`` (lines for the global
-    configuration), ``guard_interfaces`` ({port: lines}) and ``guard_rendered`` (all of them as one list of
-    commands, each port's lines after its ``interface`` line).
+    ``switch``: the switch as the wiring model (ktc_topology.build) gives it: {name, office, depth, parent, uplink
+    {interface, segments}, downlinks [{switch, interface, segments}], access [{name, office, segment, vlan}] (open
+    events applied), ports (the inventory's ktc_switch_ports), management_address}; ``gateway``: the management
+    prefix's router. Returns {vlans, interfaces, l2_interfaces, l3_interfaces, static_routes} in the form of each
+    resource module's ``config``, ``guard_global`` (lines for the global configuration), ``guard_interfaces``
+    ({port: lines}) and ``guard_rendered`` (all of them as one list of commands, each port's lines after its
+    ``interface`` line).
     """
     management_vlan = site["management"]["vlan"]
     parking = site.get("parking_vlan", DEFAULT_PARKING_VLAN)
     prefix_length = site["management"]["prefix"].split("/")[1]
-    office_segments = [fact for fact in segments if fact["office"] == switch["office"]]
-    vlan_of = dict((fact["segment"], fact["vlan"]) for fact in office_segments)
-    uplink = switch["uplink"]
-    access = switch["access_ports"]
-    named = set(canonical(port) for ports in access.values() for port in ports) | {canonical(uplink)}
+    uplink = switch["uplink"]["interface"]
+    access = switch["access"]
+    named = set(canonical(port["name"]) for port in access) | {canonical(uplink)} \
+        | set(canonical(link["interface"]) for link in switch["downlinks"])
     unused = [port for port in expand_ports(switch.get("ports") or [])[0] if canonical(port) not in named]
     svi = "Vlan%d" % management_vlan
-
+    # The VLANs of every segment below this switch (its uplink carries exactly those), plus management.
     vlans = [{"vlan_id": management_vlan, "name": "management", "state": "active", "shutdown": "disabled"}]
-    vlans += [{"vlan_id": fact["vlan"], "name": "%s-%s" % (switch["office"], fact["segment"]), "state": "active",
-               "shutdown": "disabled"} for fact in office_segments]
+    vlans += [{"vlan_id": fact["vlan"], "name": "%s-%s" % (fact["office"], fact["segment"]), "state": "active",
+               "shutdown": "disabled"} for fact in switch["uplink"]["segments"]]
     trunk_vlans = [vlan["vlan_id"] for vlan in vlans]
     if unused:
         # Suspended: no port of it forwards a frame. Not also shut down: ios_vlans (cisco.ios 11.1.1) renders
         # `no shutdown` for either value of `shutdown` it is given, so `enabled` would change on every run.
         vlans.append({"vlan_id": parking, "name": "parking", "state": "suspend", "shutdown": "disabled"})
-
-    interfaces = [{"name": uplink, "description": "trunk to core", "enabled": True}]
-    # The trunk carries exactly management and the office's VLANs, tagged; the native VLAN stays VLAN 1, which is
-    # not allowed, so no untagged frame crosses it; no DTP towards core.
+    towards = "core" if switch.get("depth", 1) == 1 else switch.get("parent")
+    interfaces = [{"name": uplink, "description": "trunk to %s" % towards, "enabled": True}]
+    # Each trunk carries exactly management and the VLANs below it, tagged; the native VLAN stays VLAN 1, which is
+    # not allowed, so no untagged frame crosses it; no DTP on any link.
     l2_interfaces = [{"name": uplink, "mode": "trunk", "nonegotiate": True,
                       "trunk": {"allowed_vlans": [str(vlan) for vlan in trunk_vlans]}}]
+    # DHCP replies come only from core, above: the uplink is trusted. A switch below inspects its own access ports,
+    # so ARP from a downlink is trusted too; DHCP from below is not (no server sits there).
+    guard_interfaces = {uplink: ["ip dhcp snooping trust", "ip arp inspection trust"]}
+    for link in switch["downlinks"]:
+        interfaces.append({"name": link["interface"], "description": "trunk to %s" % link["switch"], "enabled": True})
+        l2_interfaces.append({"name": link["interface"], "mode": "trunk", "nonegotiate": True, "trunk": {
+            "allowed_vlans": [str(management_vlan)] + [str(fact["vlan"]) for fact in link["segments"]]}})
+        guard_interfaces[link["interface"]] = ["ip arp inspection trust"]
     access_lines = [
         "switchport port-security maximum %d" % max_macs,
         "switchport port-security violation restrict",
@@ -125,19 +133,19 @@ def switch_config(site, switch, segments, gateway, max_macs, mac_timeout_s, dhcp
         "ipv6 nd raguard attach-policy %s" % RA_GUARD_POLICY,
         "ipv6 dhcp guard attach-policy %s" % DHCPV6_GUARD_POLICY,
     ]
-    guard_interfaces = {uplink: ["ip dhcp snooping trust", "ip arp inspection trust"]}
-    for segment, ports in access.items():
-        for port in ports:
-            interfaces.append({"name": port, "description": segment, "enabled": True})
-            l2_interfaces.append({"name": port, "mode": "access", "nonegotiate": True,
-                                  "access": {"vlan": vlan_of[segment]}})
-            guard_interfaces[port] = list(access_lines)
+    for port in access:
+        # The segment's name, with its office when the switch serves it for an office other than its own.
+        label = port["segment"] if port["office"] == switch.get("office") else "%s/%s" % (port["office"], port["segment"])
+        interfaces.append({"name": port["name"], "description": label, "enabled": True})
+        l2_interfaces.append({"name": port["name"], "mode": "access", "nonegotiate": True,
+                              "access": {"vlan": port["vlan"]}})
+        guard_interfaces[port["name"]] = list(access_lines)
     for port in unused:
         interfaces.append({"name": port, "description": "unused", "enabled": False})
         l2_interfaces.append({"name": port, "mode": "access", "nonegotiate": True, "access": {"vlan": parking}})
     interfaces.append({"name": svi, "description": "management", "enabled": True})
 
-    guarded = vlan_list(vlan_of.values())
+    guarded = vlan_list(trunk_vlans[1:])
     guard_global = [
         "ip dhcp snooping",
         # Core's Kea serves the segment directly, not through a relay: an option 82 with no relay address would

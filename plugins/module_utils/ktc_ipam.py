@@ -512,16 +512,6 @@ def with_events(site, events):
     return opened
 
 
-def port_map_with_events(switch, access_ports, events):
-    """A switch's port map ({segment: [ports]}) while ``events`` are open: an event's ports leave their segment."""
-    taken = dict((port, event["name"]) for event in events or [] if event.get("switch") == switch
-                 for port in event.get("ports") or [])
-    ports = dict((segment, [p for p in names if p not in taken]) for segment, names in (access_ports or {}).items())
-    for port, name in sorted(taken.items()):
-        ports.setdefault(name, []).append(port)
-    return dict((segment, names) for segment, names in ports.items() if names)
-
-
 # --------------------------------------------------------------------------------------------
 # The ledger
 # --------------------------------------------------------------------------------------------

@@ -65,24 +65,39 @@ options:
         type: str
         required: true
       office:
-        description: The office id the switch serves (host variable C(ktc_office)).
+        description: The office whose segments bare names in C(access_ports) mean (host variable C(ktc_office)).
         type: str
       platform:
         description: C(linux_bridge) or C(cisco_ios) (host variable C(ktc_switch_platform)).
         type: str
       uplink:
-        description: The port that trunks to core (host variable C(ktc_switch_uplink)).
+        description: The switch's port towards its parent, or a list of ports for an LACP bond (C(ktc_switch_uplink)).
+        type: raw
+      uplink_bond:
+        description: The name of that bond on the switch (C(ktc_switch_uplink_bond)).
+        type: str
+      parent:
+        description: Core's inventory name, or the switch the uplink plugs into (C(ktc_parent)).
+        type: str
+      parent_port:
+        description: The parent's port of the link, or a list of ports for an LACP bond (C(ktc_parent_port)).
+        type: raw
+      parent_bond:
+        description: The name of that bond on the parent (C(ktc_parent_bond)).
         type: str
       access_ports:
-        description: Segment name to list of access ports, as the inventory declares them (host variable
-          C(ktc_switch_access_ports)); open events take some of them.
+        description: C(segment) (of C(office)) or C(office/segment) to list of access ports, as the inventory declares
+          them (host variable C(ktc_switch_access_ports)); open events take some of them.
         type: dict
       management_address:
         description: The switch's address in the management prefix (C(ktc_management_address)).
         type: str
       core_port:
-        description: The core port its uplink trunk plugs into (C(ktc_core_port)), if it is trunked to core.
+        description: The older form of C(parent=core) with C(parent_port) (C(ktc_core_port)).
         type: str
+      planned:
+        description: The switch is not installed yet (C(ktc_switch_planned)); validated and drawn, skipped by apply.
+        type: bool
       ports:
         description:
           - Every port of the switch, names or ranges such as C(GigabitEthernet1/0/1-28) (C(ktc_switch_ports));
@@ -136,8 +151,9 @@ errors:
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
-from ansible.module_utils.ktc_ipam import SiteError, plan, read_ledger, with_events
+from ansible.module_utils.ktc_ipam import SiteError, plan, read_ledger, segment_facts, with_events
 from ansible.module_utils.ktc_inventory import validate_switches
+from ansible.module_utils.ktc_topology import build
 
 
 def main():
@@ -150,10 +166,15 @@ def main():
                 name=dict(type="str", required=True),
                 office=dict(type="str"),
                 platform=dict(type="str"),
-                uplink=dict(type="str"),
+                uplink=dict(type="raw"),
                 access_ports=dict(type="dict"),
                 management_address=dict(type="str"),
                 core_port=dict(type="str"),
+                parent=dict(type="str"),
+                parent_port=dict(type="raw"),
+                parent_bond=dict(type="str"),
+                uplink_bond=dict(type="str"),
+                planned=dict(type="bool"),
                 ports=dict(type="list", elements="str"),
             )),
             core=dict(type="dict", options=dict(
@@ -166,8 +187,10 @@ def main():
     )
     path = module.params["ledger_path"]
     try:
-        site, _ledger, report = plan(with_events(module.params["site"], module.params["events"]), read_ledger(path)[1])
+        site, ledger, report = plan(with_events(module.params["site"], module.params["events"]), read_ledger(path)[1])
         validate_switches(site, module.params["switches"], module.params["events"], module.params["core"])
+        # What only the whole model shows (a segment below two of core's trunks), with the ledger as allocated.
+        build(site, segment_facts(site, ledger), module.params["core"], module.params["switches"], module.params["events"])
     except SiteError as exc:
         module.fail_json(msg="The site model was refused; nothing was changed:\n- " + "\n- ".join(exc.errors),
                          errors=exc.errors)

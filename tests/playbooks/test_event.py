@@ -125,9 +125,11 @@ def test_close_ended_closes_only_the_events_whose_end_has_passed(playbook, tmp_p
     running = dict(OPEN, event_name="cat-asn-9", event_ends="2999-01-01 17:00", event_clients=20, event_reserved_mbit=1)
     inventory = tmp_path / "lab"
     shutil.copytree(os.path.join(REPO, "inventories", "lab"), inventory)
-    hosts = (inventory / "hosts.yml").read_text()
-    (inventory / "hosts.yml").write_text(hosts.replace("ktc_office: bkpsdm\n              ktc_switch_access_ports: {staff: [swp1]}",
-                                                       "ktc_office: bkpsdm\n              ktc_switch_access_ports: {staff: [swp1, swp2]}"))
+    # A second staff port on sw-bkpsdm, for the second event.
+    hosts = yaml.safe_load((inventory / "hosts.yml").read_text())
+    hosts["all"]["children"]["lab_vms"]["children"]["access_switches"]["hosts"]["sw-bkpsdm"][
+        "ktc_switch_access_ports"]["staff"].append("swp9")
+    (inventory / "hosts.yml").write_text(yaml.safe_dump(hosts))
     controller = tmp_path / "controller.yml"
     controller.write_text(yaml.safe_dump({"all": {"hosts": {"localhost": {
         "ansible_connection": "local", "ansible_python_interpreter": "{{ ansible_playbook_python }}"}}}}))
@@ -139,7 +141,7 @@ def test_close_ended_closes_only_the_events_whose_end_has_passed(playbook, tmp_p
 
     assert run(ended).returncode == 0
     after_ended = snapshot(paths)
-    opened = run(dict(running, event_ports="swp2"))
+    opened = run(dict(running, event_ports="swp9"))
     assert opened.returncode == 0, json.dumps(opened.data)[-3000:]
     closing = run({"event_action": "close-ended"})
     assert closing.returncode == 0, closing.stderr

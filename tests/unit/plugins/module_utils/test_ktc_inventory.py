@@ -59,6 +59,23 @@ def cisco(switch, **change):
                             ports=["GigabitEthernet1/0/1-24", "GigabitEthernet1/1/1-4"]), **change))
 
 
+def wire(switch, parent, port, bond=None, uplink=None, uplink_bond=None):
+    """Hang ``switch`` off ``parent`` on ``port`` (a list: an LACP bond named ``bond``)."""
+    switch.update(core_port=None, parent=parent, parent_port=port, parent_bond=bond,
+                  uplink=uplink or switch["uplink"], uplink_bond=uplink_bond)
+
+
+def test_a_tree_with_a_bond_a_daisy_chain_and_a_switch_serving_two_offices_passes():
+    site, core, switches = lab()
+    by_name = {s["name"]: s for s in switches}
+    wire(by_name["sw-diskominfo"], "core", ["eth3", "eth4"], bond="bond0", uplink=["eth1", "eth2"], uplink_bond="bond0")
+    wire(by_name["sw-dukcapil"], "sw-diskominfo", "swp9")
+    wire(by_name["sw-bkpsdm"], "sw-dukcapil", "swp9")
+    by_name["sw-bkpsdm"]["access_ports"] = {"staff": ["swp1"], "dukcapil/staff": ["swp2"]}
+    check(site, core, switches)
+    check(site, core, switches, [dict(EVENT, office="dukcapil", ports=["swp2"])])
+
+
 def test_a_cisco_switch_listing_its_ports_passes_with_the_default_parking_vlan():
     site, core, switches = lab()
     cisco(next(s for s in switches if s["name"] == "sw-bkpsdm"))
@@ -71,9 +88,9 @@ REFUSALS = [
     ("port map naming an unknown segment", lambda s, c, w: w["sw-bkpsdm"].update(access_ports={"lab": ["swp1"]}),
      ["names segment 'lab', which office bkpsdm does not have"]),
     ("uplink as an access port", lambda s, c, w: w["sw-bkpsdm"].update(access_ports={"staff": ["swp1", "eth1"]}),
-     ["switch sw-bkpsdm port eth1: it is the uplink trunk"]),
+     ["switch sw-bkpsdm port eth1: given to the uplink and to staff; a port holds one thing"]),
     ("port on two segments", lambda s, c, w: w["sw-dukcapil"].update(access_ports={"staff": ["swp1"], "wifi": ["swp1"]}),
-     ["switch sw-dukcapil port swp1: given to two segments (staff and wifi)"]),
+     ["switch sw-dukcapil port swp1: given to staff and to wifi; a port holds one thing"]),
     ("port with shell code", lambda s, c, w: w["sw-bkpsdm"].update(access_ports={"staff": ["swp1$(reboot)"]}),
      ["switch sw-bkpsdm: ktc_switch_access_ports.staff: port 'swp1$(reboot)' is not a Linux interface name"]),
     ("port name longer than Linux allows", lambda s, c, w: w["sw-bkpsdm"].update(access_ports={"staff": ["s" * 16]}),
@@ -94,9 +111,9 @@ REFUSALS = [
     ("management address is the broadcast", lambda s, c, w: c.update(management_address="10.40.255.255"),
      ["host core: ktc_management_address 10.40.255.255 is not a host address"]),
     ("duplicate core port", lambda s, c, w: w["sw-bkpsdm"].update(core_port="eth3"),
-     ["ktc_core_port eth3 is also sw-diskominfo's; one core port holds one link"]),
+     ["switch sw-bkpsdm: ktc_parent_port eth3 of core also holds the link of sw-diskominfo; one port holds one link"]),
     ("core port that is an uplink", lambda s, c, w: w["sw-bkpsdm"].update(core_port="eth1"),
-     ["switch sw-bkpsdm: ktc_core_port eth1 is one of core's uplinks"]),
+     ["switch sw-bkpsdm: ktc_parent_port eth1 is one of core's uplinks"]),
     ("core port too long for its management VLAN device", lambda s, c, w: w["sw-bkpsdm"].update(core_port="enp129s0f1np1"),
      ["makes core's management VLAN device enp129s0f1np1.10, longer than the 15 characters"]),
     ("uplink interface with shell code", lambda s, c, w: c["uplinks"][0].update(interface="eth1`id`"),
@@ -127,6 +144,33 @@ REFUSALS = [
      ["switch sw-bkpsdm: ktc_switch_ports names Gi1/0/24 twice"]),
     ("Cisco port list with shell code", lambda s, c, w: cisco(w["sw-bkpsdm"], ports=["GigabitEthernet1/0/1-24", "x;reboot"]),
      ["switch sw-bkpsdm: ktc_switch_ports: port 'x;reboot' is not an IOS interface name"]),
+    # The wiring as a tree: parents, ports, bonds (ktc_topology.check_wiring).
+    ("unknown parent", lambda s, c, w: wire(w["sw-bkpsdm"], "sw-nowhere", "swp9"),
+     ["switch sw-bkpsdm: ktc_parent 'sw-nowhere' is neither core (core) nor a switch of the inventory"]),
+    ("loop", lambda s, c, w: (wire(w["sw-bkpsdm"], "sw-dukcapil", "swp9"), wire(w["sw-dukcapil"], "sw-bkpsdm", "swp9")),
+     ["switch sw-bkpsdm: its ktc_parent chain is a loop (sw-bkpsdm -> sw-dukcapil -> sw-bkpsdm); no path reaches it "
+      "from core"]),
+    ("two links on one port of a switch", lambda s, c, w: (wire(w["sw-bkpsdm"], "sw-dukcapil", "swp9"),
+                                                           wire(w["sw-diskominfo"], "sw-dukcapil", "swp9")),
+     ["switch sw-bkpsdm: ktc_parent_port swp9 of sw-dukcapil also holds the link of sw-diskominfo; one port holds one "
+      "link"]),
+    ("a link on an access port of the parent", lambda s, c, w: wire(w["sw-bkpsdm"], "sw-dukcapil", "swp2"),
+     ["switch sw-bkpsdm: ktc_parent_port swp2 of sw-dukcapil is already wifi there"]),
+    ("parent missing", lambda s, c, w: w["sw-bkpsdm"].update(core_port=None),
+     ["switch sw-bkpsdm: ktc_parent is missing"]),
+    ("bond without a name", lambda s, c, w: wire(w["sw-bkpsdm"], "core", ["eth4", "eth6"], uplink=["eth1", "eth2"]),
+     ["switch sw-bkpsdm: ktc_parent_bond None must be an interface name. Fix: name the bond the ports eth4, eth6 form "
+      "on core"]),
+    ("bond of two ports to one uplink port", lambda s, c, w: wire(w["sw-bkpsdm"], "core", ["eth4", "eth6"], bond="bond0"),
+     ["switch sw-bkpsdm: ktc_switch_uplink names 1 port(s) and ktc_parent_port 2"]),
+    ("bond member used twice", lambda s, c, w: wire(w["sw-bkpsdm"], "core", ["eth4", "eth3"], bond="bond0",
+                                                    uplink=["eth1", "eth2"], uplink_bond="bond0"),
+     ["ktc_parent_port eth3 of core also holds the link of sw-diskominfo"]),
+    ("port map naming an unknown office", lambda s, c, w: w["sw-bkpsdm"].update(access_ports={"dispar/staff": ["swp1"]}),
+     ["switch sw-bkpsdm: ktc_switch_access_ports.dispar/staff names office 'dispar', which ktc_site does not have"]),
+    ("port map naming another office's unknown segment",
+     lambda s, c, w: w["sw-bkpsdm"].update(access_ports={"staff": ["swp1"], "dukcapil/lab": ["swp2"]}),
+     ["names segment 'lab', which office dukcapil does not have (it has: staff, wifi)"]),
     ("parking VLAN inside the VLAN pool", lambda s, c, w: (s.update(parking_vlan=150), cisco(w["sw-bkpsdm"])),
      ["ktc_site.parking_vlan: 150 is inside vlan_pool"]),
     ("parking VLAN is management's", lambda s, c, w: (s.update(parking_vlan=10), cisco(w["sw-bkpsdm"])),

@@ -5,10 +5,12 @@ import pytest
 import ktc_ios
 
 SITE = {"management": {"vlan": 10, "prefix": "10.40.255.0/24"}}
-SEGMENTS = [{"office": "setda", "segment": "staff", "vlan": 101}, {"office": "setda", "segment": "wifi", "vlan": 102},
-            {"office": "dukcapil", "segment": "staff", "vlan": 103}]
-SWITCH = {"office": "setda", "uplink": "GigabitEthernet1/0/1", "management_address": "10.40.255.11",
-          "access_ports": {"staff": ["Gi1/0/2"], "wifi": ["GigabitEthernet1/0/3"]}, "ports": ["GigabitEthernet1/0/1-4"]}
+STAFF, WIFI = ({"office": "setda", "segment": "staff", "vlan": 101}, {"office": "setda", "segment": "wifi", "vlan": 102})
+# A switch as the wiring model gives it: its uplink towards core carries its two segments.
+SWITCH = {"name": "sw-setda", "office": "setda", "depth": 1, "parent": "core", "management_address": "10.40.255.11",
+          "uplink": {"interface": "GigabitEthernet1/0/1", "segments": [STAFF, WIFI]}, "downlinks": [],
+          "access": [dict(STAFF, name="Gi1/0/2"), dict(WIFI, name="GigabitEthernet1/0/3")],
+          "ports": ["GigabitEthernet1/0/1-4"]}
 
 
 @pytest.mark.parametrize("vlans, printed", [
@@ -34,7 +36,7 @@ def test_port_ranges_expand_and_bad_ranges_are_named():
 
 
 def test_only_ports_nobody_uses_are_parked_and_the_parking_vlan_is_on_no_trunk():
-    config = ktc_ios.switch_config(SITE, SWITCH, SEGMENTS, "10.40.255.1", 4, 1800, 5)
+    config = ktc_ios.switch_config(SITE, SWITCH, "10.40.255.1", 4, 1800, 5)
     parked = [entry["name"] for entry in config["l2_interfaces"] if entry.get("access", {}).get("vlan") == 999]
     # Gi1/0/2 is in the port map abbreviated: it is the same port as GigabitEthernet1/0/2, so it is not parked.
     assert parked == ["GigabitEthernet1/0/4"]
@@ -48,5 +50,30 @@ def test_only_ports_nobody_uses_are_parked_and_the_parking_vlan_is_on_no_trunk()
 
 def test_a_switch_using_every_port_has_no_parking_vlan():
     config = ktc_ios.switch_config(dict(SITE, parking_vlan=950), dict(SWITCH, ports=["GigabitEthernet1/0/1-3"]),
-                                   SEGMENTS, "10.40.255.1", 4, 1800, 5)
+                                   "10.40.255.1", 4, 1800, 5)
     assert [vlan["vlan_id"] for vlan in config["vlans"]] == [10, 101, 102]
+
+
+def test_a_daisy_chained_switch_trunks_to_its_parent_and_to_its_child():
+    """Behind another switch, serving a second office on one port, with a switch hanging below it."""
+    other = {"office": "dukcapil", "segment": "staff", "vlan": 103}
+    below = {"office": "bkpsdm", "segment": "staff", "vlan": 104}
+    switch = dict(SWITCH, depth=2, parent="sw-backbone", ports=["GigabitEthernet1/0/1-6"],
+                  access=SWITCH["access"] + [dict(other, name="GigabitEthernet1/0/4")],
+                  uplink={"interface": "GigabitEthernet1/0/1", "segments": [STAFF, WIFI, other, below]},
+                  downlinks=[{"switch": "sw-annex", "interface": "GigabitEthernet1/0/6", "segments": [below]}])
+    config = ktc_ios.switch_config(SITE, switch, "10.40.255.1", 4, 1800, 5)
+    l2 = {entry["name"]: entry for entry in config["l2_interfaces"]}
+    assert l2["GigabitEthernet1/0/1"]["trunk"]["allowed_vlans"] == ["10", "101", "102", "103", "104"]
+    assert l2["GigabitEthernet1/0/6"] == {"name": "GigabitEthernet1/0/6", "mode": "trunk", "nonegotiate": True,
+                                          "trunk": {"allowed_vlans": ["10", "104"]}}
+    assert l2["GigabitEthernet1/0/4"]["access"] == {"vlan": 103}
+    descriptions = {entry["name"]: entry["description"] for entry in config["interfaces"]}
+    assert descriptions["GigabitEthernet1/0/1"] == "trunk to sw-backbone"
+    assert descriptions["GigabitEthernet1/0/6"] == "trunk to sw-annex"
+    assert descriptions["GigabitEthernet1/0/4"] == "dukcapil/staff"
+    # The downlink is neither parked nor an access port: ARP from below is trusted (the child inspects its own
+    # ports), DHCP replies from below are not.
+    assert config["guard_interfaces"]["GigabitEthernet1/0/6"] == ["ip arp inspection trust"]
+    assert [p for p, entry in l2.items() if entry.get("access", {}).get("vlan") == 999] == ["GigabitEthernet1/0/5"]
+    assert "ip dhcp snooping vlan 101-104" in config["guard_global"]

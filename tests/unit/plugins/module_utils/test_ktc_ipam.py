@@ -354,10 +354,3 @@ def test_an_event_the_site_cannot_take_is_refused(change, expected):
     with pytest.raises(SiteError) as caught:
         ktc_ipam.plan(ktc_ipam.with_events(lab_site(), [dict(EVENT, **change)]), ktc_ipam.empty_ledger())
     assert expected in "\n".join(caught.value.errors)
-
-
-def test_event_ports_leave_their_segment_while_the_event_is_open():
-    ports = {"staff": ["swp1", "swp2"], "wifi": ["swp3"]}
-    assert ktc_ipam.port_map_with_events("sw-a", ports, [dict(EVENT, switch="sw-a", ports=["swp2", "swp3"])]) == {
-        "staff": ["swp1"], "cat-asn-1": ["swp2", "swp3"]}
-    assert ktc_ipam.port_map_with_events("sw-b", ports, [dict(EVENT, switch="sw-a")]) == ports

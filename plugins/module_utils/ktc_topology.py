@@ -1,0 +1,320 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, Diskominfo Kabupaten Sumbawa Barat
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The KTC as it is wired: core, the switches that hang off it (each names its parent, the parent's port and its own
+uplink, either of which may be an LACP bond), the access ports of each switch (office and segment), and so which
+segments every trunk carries. Computed once, in Python; the roles, verify and the plan read the result.
+
+Input, one dict per switch (what ``wiring_from_inventory`` reads from the inventory's host variables):
+  {name, platform, management_address, parent, parent_port, parent_bond, uplink, uplink_bond, office,
+   access_ports: {segment or office/segment: [port]}, ports, planned}
+``parent`` is core's inventory name or another switch's; ``parent_port`` a port of the parent, or a list of
+ports (an LACP bond, named ``parent_bond`` on the parent); ``uplink`` the switch's own port towards its parent,
+or a list (``uplink_bond``). A switch written the old way, with ``core_port`` only, hangs off core on that port.
+
+Output of ``build``: {"core": {name, trunks: [...], segments: [facts of the segments core serves]},
+                      "switches": {name: {..., access: [...], uplink: {...}, downlinks: [...], vlans: [...]}},
+                      "order": [switch names, parents before children]}
+A trunk carries exactly the VLANs of the segments with an access port below it, plus management.
+Pure Python, no Ansible import.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import re
+
+try:
+    from ansible.module_utils import ktc_grammar as grammar
+    from ansible.module_utils.ktc_ipam import SiteError
+except ImportError:  # outside a module (filters, tests, benchmarks): plugins/module_utils is on sys.path
+    import ktc_grammar as grammar
+    from ktc_ipam import SiteError
+
+# The inventory variables of a switch, and the key each has in the wiring.
+SWITCH_VARS = (
+    ("office", "ktc_office"), ("platform", "ktc_switch_platform"), ("uplink", "ktc_switch_uplink"),
+    ("uplink_bond", "ktc_switch_uplink_bond"), ("management_address", "ktc_management_address"),
+    ("parent", "ktc_parent"), ("parent_port", "ktc_parent_port"), ("parent_bond", "ktc_parent_bond"),
+    ("core_port", "ktc_core_port"), ("access_ports", "ktc_switch_access_ports"), ("ports", "ktc_switch_ports"),
+    ("planned", "ktc_switch_planned"),
+)
+
+
+def wiring_from_inventory(hostvars, groups):
+    """The core and the switches of an inventory as plain dicts: {"core": {...} or None, "switches": [...]}."""
+    cores = list(groups.get("core_routers") or [])
+    core = None
+    if cores:
+        values = hostvars[cores[0]]
+        core = {"name": cores[0], "management_address": values.get("ktc_management_address"),
+                "uplinks": values.get("ktc_uplinks")}
+    switches = []
+    for name in groups.get("access_switches") or []:
+        values = hostvars[name]
+        switch = {"name": name}
+        for key, variable in SWITCH_VARS:
+            switch[key] = values.get(variable)
+        switches.append(switch)
+    return {"core": core, "switches": switches}
+
+
+def _ports(value):
+    """A port or a list of ports (a bond) as a list; None stays None."""
+    if value is None:
+        return None
+    return list(value) if isinstance(value, (list, tuple)) else [value]
+
+
+def normalise(switch, core_name):
+    """The switch with parent/parent_port filled in from the old ``core_port`` form, and port lists as lists."""
+    switch = dict(switch)
+    if switch.get("parent") is None and switch.get("parent_port") is None and switch.get("core_port") is not None:
+        switch["parent"], switch["parent_port"] = core_name, switch["core_port"]
+    switch["parent_ports"] = _ports(switch.get("parent_port"))
+    switch["uplink_ports"] = _ports(switch.get("uplink"))
+    switch["planned"] = bool(switch.get("planned"))
+    return switch
+
+
+def access_map(switch, offices, events=()):
+    """[(port, office, segment)] of a switch: its port map, with the ports of open events on this switch moved into
+    the event's segment. Keys are ``segment`` (of the switch's ``office``) or ``office/segment``."""
+    taken = dict((port, (event["office"], event["name"])) for event in events or () if event.get("switch") == switch["name"]
+                 for port in event.get("ports") or [])
+    found = []
+    for key, ports in sorted((switch.get("access_ports") or {}).items(), key=lambda item: str(item[0])):
+        office, _, segment = str(key).rpartition("/")
+        office = office or switch.get("office")
+        for port in ports if isinstance(ports, list) else [ports]:
+            found.append((port,) + taken.get(port, (office, segment)))
+    return sorted(found, key=lambda item: natural(item[0]))
+
+
+def natural(name):
+    """Sort key that puts swp2 before swp10 and Gi1/0/5 before Gi1/0/24."""
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", str(name))]
+
+
+def _validate_links(switches, core, core_interfaces, management_vlan, errors):
+    """Parents exist, no loops, no port holds two links; returns {name: depth} of the switches reachable from core."""
+    by_name = dict((s["name"], s) for s in switches)
+    parent_ports = {}
+    for switch in switches:
+        where = "switch %s" % switch["name"]
+        parent, ports = switch.get("parent"), switch["parent_ports"]
+        if parent is None:
+            errors.append("%s: ktc_parent is missing. Fix: name core (%s) or the switch its uplink plugs into, with "
+                          "ktc_parent_port." % (where, core))
+            continue
+        if parent != core and parent not in by_name:
+            errors.append("%s: ktc_parent %r is neither core (%s) nor a switch of the inventory. Fix: name the device "
+                          "its uplink plugs into." % (where, parent, core))
+            continue
+        if not ports:
+            errors.append("%s: ktc_parent_port is missing. Fix: name the port of %s its uplink plugs into (a list of "
+                          "ports for an LACP bond)." % (where, parent))
+            continue
+        platform = "linux_bridge" if parent == core else by_name[parent].get("platform")
+        for port in ports:
+            problem = grammar.interface(port, platform)
+            if problem:
+                errors.append("%s: ktc_parent_port %r %s." % (where, port, problem))
+            elif parent == core and port in core_interfaces:
+                errors.append("%s: ktc_parent_port %s is one of core's uplinks. Fix: give the core port the switch's "
+                              "trunk plugs into." % (where, port))
+            elif parent == core and len(ports) == 1 and switch.get("parent_bond") is None \
+                    and len("%s.%d" % (port, management_vlan)) > grammar.LINUX_IFNAME_MAX:
+                errors.append("%s: ktc_parent_port %s makes core's management VLAN device %s.%d, longer than the %d "
+                              "characters Linux allows. Fix: rename the port on core (systemd .link file), or make "
+                              "the link a bond with a short name." % (where, port, port, management_vlan,
+                                                                     grammar.LINUX_IFNAME_MAX))
+            elif (parent, port) in parent_ports:
+                errors.append("%s: ktc_parent_port %s of %s also holds the link of %s; one port holds one link. Fix: "
+                              "correct the wiring of one of them." % (where, port, parent, parent_ports[(parent, port)]))
+            else:
+                parent_ports[(parent, port)] = switch["name"]
+        if len(ports) > 1 or switch.get("parent_bond") is not None:
+            bond = switch.get("parent_bond")
+            problem = grammar.interface(bond, platform)
+            if problem:
+                errors.append("%s: ktc_parent_bond %r %s. Fix: name the bond the ports %s form on %s, such as bond0."
+                              % (where, bond, problem, ", ".join(ports), parent))
+            elif parent == core and len("%s.%d" % (bond, management_vlan)) > grammar.LINUX_IFNAME_MAX:
+                errors.append("%s: ktc_parent_bond %s makes core's management VLAN device %s.%d, longer than the %d "
+                              "characters Linux allows. Fix: a shorter name, such as bond0." % (
+                                  where, bond, bond, management_vlan, grammar.LINUX_IFNAME_MAX))
+            elif (parent, bond) in parent_ports:
+                errors.append("%s: ktc_parent_bond %s of %s is also %s's. Fix: one bond per link."
+                              % (where, bond, parent, parent_ports[(parent, bond)]))
+            else:
+                parent_ports[(parent, bond)] = switch["name"]
+        uplinks = switch["uplink_ports"] or []
+        if len(uplinks) != len(ports):
+            errors.append("%s: ktc_switch_uplink names %d port(s) and ktc_parent_port %d; both ends of a link (or bond) "
+                          "have as many ports. Fix: list the switch's own ports of the link in ktc_switch_uplink."
+                          % (where, len(uplinks), len(ports)))
+        elif len(uplinks) > 1 or switch.get("uplink_bond") is not None:
+            problem = grammar.interface(switch.get("uplink_bond"), switch.get("platform"))
+            if problem:
+                errors.append("%s: ktc_switch_uplink_bond %r %s. Fix: name the bond of %s on this switch (bond0; "
+                              "Port-channel1 on IOS)." % (where, switch.get("uplink_bond"), problem, ", ".join(uplinks)))
+    depth = {}
+    for switch in switches:
+        chain, name = [], switch["name"]
+        while name in by_name and name not in depth and name not in chain:
+            chain.append(name)
+            name = by_name[name].get("parent")
+        if name in chain:
+            loop = chain[chain.index(name):] + [name]
+            if switch["name"] == min(loop):   # report each loop once
+                errors.append("switch %s: its ktc_parent chain is a loop (%s); no path reaches it from core. Fix: "
+                              "give one of them the port towards core as its parent." % (switch["name"], " -> ".join(loop)))
+            continue
+        base = 0 if name == core else depth.get(name)
+        if base is None:
+            continue
+        for offset, member in enumerate(reversed(chain)):
+            depth[member] = base + offset + 1
+    return depth
+
+
+def _validate_ports(switch, offices, errors):
+    """Each port of the switch holds one thing (an access port, the uplink, a downlink); names fit the platform; the
+    port map names offices and segments that exist."""
+    where = "switch %s" % switch["name"]
+    platform = switch.get("platform")
+    used = {}
+    for port in switch["uplink_ports"] or []:
+        problem = grammar.interface(port, platform)
+        if problem:
+            errors.append("%s: ktc_switch_uplink %r %s. Fix: name the port that trunks towards the parent." % (
+                where, port, problem))
+        elif port in used:
+            errors.append("%s: ktc_switch_uplink names %s twice." % (where, port))
+        else:
+            used[port] = "the uplink"
+    access = switch.get("access_ports") or {}
+    if not isinstance(access, dict):
+        errors.append("%s: ktc_switch_access_ports must map segment (or office/segment) names to lists of ports."
+                      % where)
+        return used
+    for key, ports in sorted(access.items(), key=lambda item: str(item[0])):
+        office_id, _, segment = str(key).rpartition("/")
+        office_id = office_id or switch.get("office")
+        office = offices.get(office_id)
+        if office is None:
+            errors.append("%s: ktc_switch_access_ports.%s names office %r, which ktc_site does not have (known: %s). "
+                          "Fix: write office/segment with an office id of site.yml%s." % (
+                              where, key, office_id, ", ".join(sorted(offices)),
+                              "" if "/" in str(key) else ", or set ktc_office"))
+        elif segment not in [s["name"] for s in office["segments"] if s.get("kind") != "event"]:
+            errors.append("%s: ktc_switch_access_ports names segment %r, which office %s does not have (it has: %s)."
+                          % (where, segment, office_id, ", ".join(s["name"] for s in office["segments"]
+                                                                  if s.get("kind") != "event")))
+        for port in ports if isinstance(ports, list) else [ports]:
+            problem = grammar.interface(port, platform)
+            if problem:
+                errors.append("%s: ktc_switch_access_ports.%s: port %r %s." % (where, key, port, problem))
+            elif port in used:
+                errors.append("%s port %s: given to %s and to %s; a port holds one thing. Fix: keep it under one."
+                              % (where, port, used[port], key))
+            else:
+                used[port] = key
+    return used
+
+
+def check_wiring(site, core, switches, errors):
+    """Validate the wiring against the site model, adding each problem to ``errors``; return the normalised switches,
+    {switch: {port: what it holds}} and {switch: depth below core} (1 for core's own children)."""
+    core_name = core["name"] if core else "core"
+    core_interfaces = set(u.get("interface") for u in (core or {}).get("uplinks") or [] if isinstance(u, dict))
+    offices = dict((office["id"], office) for office in site["offices"])
+    switches = [normalise(switch, core_name) for switch in switches]
+    used_ports = dict((switch["name"], _validate_ports(switch, offices, errors)) for switch in switches)
+    depth = _validate_links(switches, core_name, core_interfaces, site["management"]["vlan"], errors)
+    for switch in switches:
+        for port in switch["parent_ports"] or []:
+            parent = switch.get("parent")
+            if parent in used_ports and port in used_ports[parent]:
+                errors.append("switch %s: ktc_parent_port %s of %s is already %s there. Fix: plug the link into a free "
+                              "port of %s." % (switch["name"], port, parent, used_ports[parent][port], parent))
+    return switches, used_ports, depth
+
+
+def build(site, segment_facts, core, switches, events=()):
+    """The wiring model of the site (see the module's docstring); raise SiteError listing every problem found.
+
+    ``site`` comes from ktc_ipam.validate_site (events included), ``segment_facts`` from ktc_ipam.segment_facts,
+    ``core`` is {name, uplinks, ...} or None, ``switches`` the inventory's switches, ``events`` the open events.
+    """
+    errors = []
+    switches, _, depth = check_wiring(site, core, switches, errors)
+    if errors:
+        raise SiteError(errors)
+    core_name = core["name"] if core else "core"
+    offices = dict((office["id"], office) for office in site["offices"])
+    facts = dict(((f["office"], f["segment"]), f) for f in segment_facts)
+    order = dict((key, index) for index, key in enumerate(facts))
+    children = {}
+    for switch in sorted(switches, key=lambda s: (depth[s["name"]], s["name"])):
+        children.setdefault(switch["parent"], []).append(switch)
+
+    model = {}
+
+    def walk(switch):
+        access = []
+        for port, office, segment in access_map(switch, offices, events):
+            fact = facts.get((office, segment))
+            if fact is not None:
+                access.append({"name": port, "office": office, "segment": segment, "vlan": fact["vlan"]})
+        served = set((a["office"], a["segment"]) for a in access)
+        downlinks = []
+        for child in children.get(switch["name"], []):
+            below = walk(child)
+            served |= below
+            downlinks.append(_link(child, child["parent_ports"], child.get("parent_bond"), below, facts, order,
+                                   "to " + child["name"]))
+        model[switch["name"]] = dict(
+            switch, depth=depth[switch["name"]], access=access, downlinks=downlinks,
+            offices=sorted(set(a["office"] for a in access)),
+            vlans=sorted(facts[key]["vlan"] for key in served),
+            uplink=_link(switch, switch["uplink_ports"], switch.get("uplink_bond"), served, facts, order,
+                         "to core" if depth[switch["name"]] == 1 else "to " + switch["parent"]))
+        return served
+
+    trunks, served, errors = [], {}, []
+    for switch in children.get(core_name, []):
+        below = walk(switch)
+        for key in sorted(below & set(served), key=order.get):
+            errors.append("segment %s/%s: it has access ports below %s and below %s, two of core's trunks; core gives a "
+                          "segment one VLAN interface, on one trunk. Fix: serve it below one of them (normally the "
+                          "backbone switch)." % (key[0], key[1], served[key], switch["name"]))
+        served.update((key, switch["name"]) for key in below)
+        trunks.append(_link(switch, switch["parent_ports"], switch.get("parent_bond"), below, facts, order,
+                            "to " + switch["name"]))
+    if errors:
+        raise SiteError(errors)
+    return {
+        "core": {"name": core_name, "trunks": trunks,
+                 "segments": [facts[key] for key in sorted(served, key=order.get)]},
+        "switches": model,
+        "order": [name for name, _ in sorted(depth.items(), key=lambda item: (item[1], item[0]))],
+    }
+
+
+def _link(switch, ports, bond, served, facts, order, towards):
+    """One end of the trunk to or from ``switch``: its interface (the port, or the bond of several), the member ports,
+    and the segments (facts) it carries, in site order; ``towards`` says where it leads (to core, to sw-x)."""
+    keys = sorted(served, key=order.get)
+    return {
+        "switch": switch["name"],
+        "towards": towards,
+        "below": switch["name"],
+        "interface": bond if bond is not None or len(ports) > 1 else ports[0],
+        "members": list(ports),
+        "bond": bond is not None or len(ports) > 1,
+        "segments": [facts[key] for key in keys],
+        "vlans": sorted(facts[key]["vlan"] for key in keys),
+    }

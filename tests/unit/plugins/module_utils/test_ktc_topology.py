@@ -1,0 +1,183 @@
+"""Unit tests of the wiring model: which segments every trunk carries, on the lab, production and generated trees."""
+
+import copy
+import os
+import random
+
+import pytest
+import yaml
+
+import ktc_ipam
+import ktc_topology
+from ktc_ipam import SiteError
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))))
+
+
+def inventory(env):
+    """(site, segment facts, core, switches) of a committed inventory, read the way wiring_from_inventory reads it."""
+    base = os.path.join(REPO, "inventories", env)
+    with open(os.path.join(base, "hosts.yml")) as handle:
+        hosts = yaml.safe_load(handle)
+    hostvars, groups = {}, {}
+
+    def collect(name, node, inherited):
+        own = dict(inherited, **(node.get("vars") or {}))
+        for host, values in (node.get("hosts") or {}).items():
+            hostvars[host] = dict(own, **(values or {}))
+            groups.setdefault(name, []).append(host)
+        for child, sub in (node.get("children") or {}).items():
+            collect(child, sub or {}, own)
+            groups.setdefault(name, []).extend(groups.get(child, []))
+
+    collect("all", hosts["all"], {})
+    with open(os.path.join(base, "group_vars", "all", "site.yml")) as handle:
+        site = ktc_ipam.validate_site(yaml.safe_load(handle)["ktc_site"])
+    with open(os.path.join(base, "ipam.yml")) as handle:
+        facts = ktc_ipam.segment_facts(site, yaml.safe_load(handle))
+    wiring = ktc_topology.wiring_from_inventory(hostvars, groups)
+    return site, facts, wiring["core"], wiring["switches"]
+
+
+def subtree_vlans(model, name):
+    switch = model["switches"][name]
+    vlans = {a["vlan"] for a in switch["access"]}
+    for link in switch["downlinks"]:
+        vlans |= subtree_vlans(model, link["switch"])
+    return vlans
+
+
+def assert_trunks_carry_exactly_their_subtree(model):
+    for trunk in model["core"]["trunks"]:
+        assert set(trunk["vlans"]) == subtree_vlans(model, trunk["switch"]), trunk["switch"]
+    for name, switch in model["switches"].items():
+        assert set(switch["vlans"]) == subtree_vlans(model, name) == set(switch["uplink"]["vlans"]), name
+        for link in switch["downlinks"]:
+            assert set(link["vlans"]) == subtree_vlans(model, link["switch"]), (name, link["switch"])
+
+
+@pytest.mark.parametrize("env", ["lab", "production"])
+def test_the_committed_inventories_each_trunk_carrying_its_subtree(env):
+    site, facts, core, switches = inventory(env)
+    model = ktc_topology.build(site, facts, core, switches)
+    assert sorted(model["switches"]) == sorted(s["name"] for s in switches)
+    assert_trunks_carry_exactly_their_subtree(model)
+    # Every port of the inventory's port maps is an access port of the model, in the VLAN of its segment.
+    vlan = {(f["office"], f["segment"]): f["vlan"] for f in facts}
+    for switch in switches:
+        office = switch["office"]
+        expected = sorted((port, vlan[(office, segment)]) for segment, ports in switch["access_ports"].items()
+                          for port in ports)
+        assert sorted((a["name"], a["vlan"]) for a in model["switches"][switch["name"]]["access"]) == expected
+
+
+def lab_tree():
+    """The lab rewired as the real KTC: core bonded to sw-diskominfo (the NOC's backbone), sw-dukcapil behind it,
+    sw-bkpsdm daisy-chained behind sw-dukcapil and also serving a Dukcapil port."""
+    site, facts, core, switches = inventory("lab")
+    by_name = {s["name"]: s for s in switches}
+    by_name["sw-diskominfo"].update(core_port=None, parent="core", parent_port=["eth3", "eth4"], parent_bond="bond0",
+                                    uplink=["eth1", "eth2"], uplink_bond="bond0")
+    by_name["sw-dukcapil"].update(core_port=None, parent="sw-diskominfo", parent_port="swp9")
+    by_name["sw-bkpsdm"].update(core_port=None, parent="sw-dukcapil", parent_port="swp9",
+                                access_ports={"staff": ["swp1"], "dukcapil/staff": ["swp2"]})
+    return site, facts, core, switches
+
+
+def test_a_tree_with_a_bond_and_a_daisy_chain():
+    site, facts, core, switches = lab_tree()
+    model = ktc_topology.build(site, facts, core, switches)
+    (trunk,) = model["core"]["trunks"]
+    assert trunk["interface"] == "bond0" and trunk["members"] == ["eth3", "eth4"] and trunk["bond"]
+    assert set(trunk["vlans"]) == {f["vlan"] for f in facts}
+    # Core serves every segment, in site order (the order Kea and the templates print).
+    assert [f["segment"] for f in trunk["segments"]] == [f["segment"] for f in facts]
+    assert model["order"] == ["sw-diskominfo", "sw-dukcapil", "sw-bkpsdm"]
+    assert model["switches"]["sw-bkpsdm"]["depth"] == 3
+    vlan = {(f["office"], f["segment"]): f["vlan"] for f in facts}
+    assert model["switches"]["sw-bkpsdm"]["vlans"] == sorted([vlan[("bkpsdm", "staff")], vlan[("dukcapil", "staff")]])
+    (down,) = model["switches"]["sw-diskominfo"]["downlinks"]
+    assert down["switch"] == "sw-dukcapil" and down["interface"] == "swp9"
+    assert set(down["vlans"]) == {vlan[("dukcapil", "staff")], vlan[("dukcapil", "wifi")], vlan[("bkpsdm", "staff")]}
+    assert model["switches"]["sw-diskominfo"]["uplink"]["interface"] == "bond0"
+    assert_trunks_carry_exactly_their_subtree(model)
+
+
+def test_an_open_event_moves_its_ports_and_is_carried_up_to_core():
+    site, facts, core, switches = lab_tree()
+    event = {"name": "cat-asn-1", "office": "dukcapil", "clients": 40, "reserved_mbit": 3, "switch": "sw-bkpsdm",
+             "ports": ["swp2"], "starts": "", "ends": ""}
+    site = ktc_ipam.validate_site(ktc_ipam.with_events(site, [event]))
+    ledger, _ = ktc_ipam.allocate(site, yaml.safe_load(open(os.path.join(REPO, "inventories", "lab", "ipam.yml"))))
+    facts = ktc_ipam.segment_facts(site, ledger)
+    model = ktc_topology.build(site, facts, core, switches, [event])
+    event_vlan = next(f["vlan"] for f in facts if f["kind"] == "event")
+    assert {"name": "swp2", "office": "dukcapil", "segment": "cat-asn-1", "vlan": event_vlan} \
+        in model["switches"]["sw-bkpsdm"]["access"]
+    assert event_vlan in model["core"]["trunks"][0]["vlans"]
+    assert event_vlan in model["switches"]["sw-diskominfo"]["downlinks"][0]["vlans"]
+    assert_trunks_carry_exactly_their_subtree(model)
+
+
+def test_a_segment_below_two_of_cores_trunks_is_refused():
+    site, facts, core, switches = inventory("lab")
+    by_name = {s["name"]: s for s in switches}
+    by_name["sw-bkpsdm"]["access_ports"] = {"staff": ["swp1"], "dukcapil/staff": ["swp2"]}
+    with pytest.raises(SiteError) as caught:
+        ktc_topology.build(site, facts, core, switches)
+    assert "segment dukcapil/staff: it has access ports below sw-bkpsdm and below sw-dukcapil, two of core's trunks" \
+        in caught.value.errors[0]
+
+
+def generated(offices=300, switches=100, seed=7):
+    """A site of ``offices`` offices and a three-level tree of ``switches`` switches: core bonded to one backbone,
+    buildings below it, floors below the buildings; offices spread over the switches, some on two."""
+    rng = random.Random(seed)
+    site = {"name": "generated", "domain": "ktc.example.go.id", "address_pool": "10.0.0.0/8",
+            "vlan_pool": {"first": 100, "last": 3999}, "management": {"vlan": 10, "prefix": "10.255.255.0/24"},
+            "uplinks": [{"name": "primary", "bandwidth_mbit": 100000}], "services": [], "offices": []}
+    for index in range(offices):
+        site["offices"].append({"id": "o%03d" % index, "name": "Office %d" % index,
+                                "bandwidth": {"guaranteed_mbit": 1, "ceiling_mbit": 100},
+                                "segments": [{"name": "staff", "hosts": rng.randint(5, 120)},
+                                             {"name": "wifi", "hosts": 60, "kind": "guest"}]})
+    site = ktc_ipam.validate_site(site)
+    ledger, _ = ktc_ipam.allocate(site, ktc_ipam.empty_ledger())
+    facts = ktc_ipam.segment_facts(site, ledger)
+    names = ["sw-%03d" % index for index in range(switches)]
+    tree = [{"name": names[0], "platform": "linux_bridge", "parent": "core", "parent_port": ["eth2", "eth3"],
+             "parent_bond": "bond0", "uplink": ["eth0", "eth1"], "uplink_bond": "bond0", "access_ports": {}}]
+    buildings = names[1:21]
+    for index, name in enumerate(buildings):
+        tree.append({"name": name, "platform": "linux_bridge", "parent": names[0], "parent_port": "swp%d" % (index + 1),
+                     "uplink": "eth0", "access_ports": {}})
+    for index, name in enumerate(names[21:]):
+        tree.append({"name": name, "platform": "linux_bridge", "parent": buildings[index % 20],
+                     "parent_port": "swp%d" % (100 + index // 20), "uplink": "eth0", "access_ports": {}})
+    for index, office in enumerate(site["offices"]):
+        homes = [tree[1 + index % (switches - 1)]] + ([tree[1 + (index * 7) % (switches - 1)]] if index % 5 == 0 else [])
+        for number, switch in enumerate(homes):
+            switch["access_ports"]["%s/staff" % office["id"]] = ["p%d-%d" % (index, number)]
+            switch["access_ports"]["%s/wifi" % office["id"]] = ["w%d-%d" % (index, number)]
+    return site, facts, {"name": "core", "uplinks": [{"name": "primary", "interface": "eth0"}]}, tree
+
+
+def test_a_generated_three_level_tree_of_300_offices():
+    site, facts, core, switches = generated()
+    model = ktc_topology.build(site, facts, core, switches)
+    assert max(s["depth"] for s in model["switches"].values()) == 3
+    assert len(model["core"]["segments"]) == 600
+    assert_trunks_carry_exactly_their_subtree(model)
+    # An office on two switches: one segment, one VLAN, on both.
+    office = site["offices"][5]["id"]
+    homes = [s for s in model["switches"].values() if any(a["office"] == office for a in s["access"])]
+    assert len(homes) == 2 and len({a["vlan"] for s in homes for a in s["access"]
+                                    if (a["office"], a["segment"]) == (office, "staff")}) == 1
+
+
+def test_the_model_is_the_same_whatever_the_inventory_order():
+    site, facts, core, switches = generated(60, 30)
+    first = ktc_topology.build(site, facts, core, switches)
+    shuffled = copy.deepcopy(switches)
+    random.Random(1).shuffle(shuffled)
+    assert ktc_topology.build(site, facts, core, shuffled) == first
