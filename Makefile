@@ -5,7 +5,7 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 LAB := $(VENV)/bin/python scripts/lab/lab.py
 
-.PHONY: setup lab lab-up converge verify lab-down plan render test lint unit molecule bench bench-converge bench-firewall bench-dhcp-dns bench-shaping
+.PHONY: setup lab lab-up converge verify lab-down plan render test lint unit molecule bench bench-render bench-converge bench-firewall bench-dhcp-dns bench-shaping
 
 setup:
 	@scripts/setup.sh
@@ -53,6 +53,10 @@ molecule: setup
 
 bench: setup
 	python tests/bench/bench_allocate.py
+
+# Render every file of a generated 300-office, 100-switch KTC: the Jinja derivation before the wiring model vs the model.
+bench-render: setup
+	python tests/bench/bench_render.py
 
 # Lab benchmarks: each needs the machine to itself (one lab at a time).
 bench-converge: setup

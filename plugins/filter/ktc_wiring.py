@@ -11,13 +11,14 @@ name: ktc_wiring
 short_description: The inventory's wiring (core and every access switch) as plain data
 version_added: "1.0.0"
 description:
-  - Reads, for core (the first host of C(core_routers)) and every host of C(access_switches), the inventory
+  - Reads, for core (the first host of C(core_routers)) and every host of C(access_switches) and of
+    C(planned_switches) (switches not installed yet, marked C(planned)), the inventory
     variables that describe how KTC is wired, and returns them as plain dicts, so that no play or role scans
     C(hostvars) itself. M(ktc_site_validate) checks the result; the C(ktc_topology) filter builds the model from it.
   - "Per switch: C(ktc_switch_platform), C(ktc_management_address), C(ktc_parent), C(ktc_parent_port) (a list for an
     LACP bond, named C(ktc_parent_bond)), C(ktc_switch_uplink) (a list for a bond, C(ktc_switch_uplink_bond)),
-    C(ktc_office), C(ktc_switch_access_ports), C(ktc_switch_ports), C(ktc_switch_planned), and the older
-    C(ktc_core_port)."
+    C(ktc_office), C(ktc_switch_access_ports), C(ktc_switch_ports), C(ktc_switch_offices) (the offices a planned
+    switch will serve), and the older C(ktc_core_port)."
 positional: hostvars
 options:
   _input:
@@ -45,9 +46,20 @@ _value:
     switches:
       description: >-
         One dict per access switch: name, platform, management_address, parent, parent_port, parent_bond, uplink,
-        uplink_bond, office, access_ports, ports, planned, core_port (null where the inventory does not set them).
+        uplink_bond, office, access_ports, ports, serves, planned, core_port (null where the inventory does not set
+        them).
       type: list
       elements: dict
+    paths:
+      description: >-
+        Per switch, the switch and every switch on its way to core: what a change below it converges (each trunk
+        there carries the segments below it). playbooks/event.yml narrows a converge to it.
+      type: dict
+    office_switches:
+      description: >-
+        Per office, the installed switches with a port of it and every switch on their way to core
+        (playbooks/onboard.yml converges those).
+      type: dict
 """
 
 import os

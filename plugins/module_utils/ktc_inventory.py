@@ -222,8 +222,11 @@ def validate_switches(site, switches, events=(), core=None):
         declared[switch["name"]] = dict(
             (port, (office or switch.get("office"), segment)) for port, key in access.items()
             for office, _, segment in [str(key).rpartition("/")])
-        if switch["platform"] == "cisco_ios":
-            _validate_port_list(switch, access, "switch %s" % switch["name"], errors)
+        # A Cisco switch lists every port, the trunks to the switches below it included; a planned one has none yet.
+        if switch["platform"] == "cisco_ios" and not switch["planned"]:
+            below = dict((port, "the trunk to %s" % child["name"]) for child in normalised
+                         if child.get("parent") == switch["name"] for port in child["parent_ports"] or [])
+            _validate_port_list(switch, dict(access, **below), "switch %s" % switch["name"], errors)
     if "cisco_ios" in platforms:
         _validate_cisco_vlans(site, errors)
     _validate_events(events, by_name, declared, errors)

@@ -7,7 +7,7 @@ segments every trunk carries. Computed once, in Python; the roles, verify and th
 
 Input, one dict per switch (what ``wiring_from_inventory`` reads from the inventory's host variables):
   {name, platform, management_address, parent, parent_port, parent_bond, uplink, uplink_bond, office,
-   access_ports: {segment or office/segment: [port]}, ports, planned}
+   access_ports: {segment or office/segment: [port]}, ports, serves: [office], planned}
 ``parent`` is core's inventory name or another switch's; ``parent_port`` a port of the parent, or a list of
 ports (an LACP bond, named ``parent_bond`` on the parent); ``uplink`` the switch's own port towards its parent,
 or a list (``uplink_bond``). A switch written the old way, with ``core_port`` only, hangs off core on that port.
@@ -38,7 +38,7 @@ SWITCH_VARS = (
     ("uplink_bond", "ktc_switch_uplink_bond"), ("management_address", "ktc_management_address"),
     ("parent", "ktc_parent"), ("parent_port", "ktc_parent_port"), ("parent_bond", "ktc_parent_bond"),
     ("core_port", "ktc_core_port"), ("access_ports", "ktc_switch_access_ports"), ("ports", "ktc_switch_ports"),
-    ("planned", "ktc_switch_planned"),
+    ("serves", "ktc_switch_offices"),
 )
 
 
@@ -51,13 +51,63 @@ def wiring_from_inventory(hostvars, groups):
         core = {"name": cores[0], "management_address": values.get("ktc_management_address"),
                 "uplinks": values.get("ktc_uplinks")}
     switches = []
-    for name in groups.get("access_switches") or []:
-        values = hostvars[name]
-        switch = {"name": name}
-        for key, variable in SWITCH_VARS:
-            switch[key] = values.get(variable)
-        switches.append(switch)
-    return {"core": core, "switches": switches}
+    # Switches in planned_switches are not installed yet: part of the model (validated, drawn), never configured.
+    for group, planned in (("access_switches", False), ("planned_switches", True)):
+        for name in groups.get(group) or []:
+            values = hostvars[name]
+            switch = {"name": name, "planned": planned}
+            for key, variable in SWITCH_VARS:
+                switch[key] = values.get(variable)
+            switches.append(switch)
+    return {"core": core, "switches": switches, "paths": _paths(switches), "office_switches": _office_switches(switches)}
+
+
+def _paths(switches):
+    """{switch: [the switch, its parent, ... up to the one below core]}: what a change below a switch converges, since
+    every trunk on the way carries the segments below it."""
+    parents = dict((s["name"], s.get("parent")) for s in switches)
+    paths = {}
+    for name in parents:
+        path = [name]
+        while parents.get(path[-1]) in parents and parents[path[-1]] not in path:
+            path.append(parents[path[-1]])
+        paths[name] = path
+    return paths
+
+
+def _office_switches(switches):
+    """{office: the installed switches whose port map names it, and every switch on their way to core}."""
+    paths, found = _paths(switches), {}
+    for switch in switches:
+        if switch.get("planned"):
+            continue
+        keys = switch.get("access_ports") if isinstance(switch.get("access_ports"), dict) else {}
+        for key in keys:
+            office = str(key).rpartition("/")[0] or switch.get("office")
+            found.setdefault(office, set()).update(paths[switch["name"]])
+    return dict((office, sorted(names)) for office, names in found.items())
+
+
+def read_static_inventory(path):
+    """(hostvars, groups) of a static YAML inventory file (hosts, vars and children, vars inherited downwards), for the
+    lab script, the tests and the benchmarks; no group_vars or host_vars directories, nothing templated."""
+    import yaml  # pylint: disable=import-outside-toplevel
+    with open(path) as handle:
+        data = yaml.safe_load(handle)
+    hostvars, groups = {}, {}
+
+    def collect(name, node, inherited):
+        own = dict(inherited, **(node.get("vars") or {}))
+        members = groups.setdefault(name, [])
+        for host, values in (node.get("hosts") or {}).items():
+            hostvars[host] = dict(hostvars.get(host, {}), **dict(own, **(values or {})))
+            members.append(host)
+        for child, sub in (node.get("children") or {}).items():
+            collect(child, sub or {}, own)
+            members.extend(host for host in groups[child] if host not in members)
+
+    collect("all", data["all"], {})
+    return hostvars, groups
 
 
 def _ports(value):
@@ -195,6 +245,14 @@ def _validate_ports(switch, offices, errors):
             errors.append("%s: ktc_switch_uplink names %s twice." % (where, port))
         else:
             used[port] = "the uplink"
+    serves = switch.get("serves") or []
+    if not isinstance(serves, list):
+        errors.append("%s: ktc_switch_offices must list office ids." % where)
+    else:
+        for office_id in serves:
+            if office_id not in offices:
+                errors.append("%s: ktc_switch_offices names office %r, which ktc_site does not have (known: %s)."
+                              % (where, office_id, ", ".join(sorted(offices))))
     access = switch.get("access_ports") or {}
     if not isinstance(access, dict):
         errors.append("%s: ktc_switch_access_ports must map segment (or office/segment) names to lists of ports."
@@ -278,7 +336,7 @@ def build(site, segment_facts, core, switches, events=()):
                                    "to " + child["name"]))
         model[switch["name"]] = dict(
             switch, depth=depth[switch["name"]], access=access, downlinks=downlinks,
-            offices=sorted(set(a["office"] for a in access)),
+            offices=sorted(set(a["office"] for a in access) | set(switch.get("serves") or [])),
             vlans=sorted(facts[key]["vlan"] for key in served),
             uplink=_link(switch, switch["uplink_ports"], switch.get("uplink_bond"), served, facts, order,
                          "to core" if depth[switch["name"]] == 1 else "to " + switch["parent"]))
@@ -301,6 +359,7 @@ def build(site, segment_facts, core, switches, events=()):
                  "segments": [facts[key] for key in sorted(served, key=order.get)]},
         "switches": model,
         "order": [name for name, _ in sorted(depth.items(), key=lambda item: (item[1], item[0]))],
+        "planned": sorted(switch["name"] for switch in switches if switch["planned"]),
     }
 
 

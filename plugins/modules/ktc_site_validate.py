@@ -96,8 +96,13 @@ options:
         description: The older form of C(parent=core) with C(parent_port) (C(ktc_core_port)).
         type: str
       planned:
-        description: The switch is not installed yet (C(ktc_switch_planned)); validated and drawn, skipped by apply.
+        description: The switch is not installed yet (a host of group C(planned_switches)); validated and drawn, never
+          configured.
         type: bool
+      serves:
+        description: Offices a switch will serve whose ports are not known yet (C(ktc_switch_offices)), for the plan.
+        type: list
+        elements: str
       ports:
         description:
           - Every port of the switch, names or ranges such as C(GigabitEthernet1/0/1-28) (C(ktc_switch_ports));
@@ -175,6 +180,7 @@ def main():
                 parent_bond=dict(type="str"),
                 uplink_bond=dict(type="str"),
                 planned=dict(type="bool"),
+                serves=dict(type="list", elements="str"),
                 ports=dict(type="list", elements="str"),
             )),
             core=dict(type="dict", options=dict(

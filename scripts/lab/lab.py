@@ -10,10 +10,12 @@ Topology (all read from inventories/lab):
 - isp: a network namespace on the host, ``ktc-isp``, joined to core by one tap device per uplink of
   ktc_site.uplinks; it holds the "internet": a web server and an authoritative DNS server (dnsmasq).
 - core (group core_routers): eth0 management (qemu user-mode networking, SSH forwarded from
-  127.0.0.1:ansible_port), then one NIC per uplink (ktc_uplink_ports), then the trunks to the switches
-  (each switch's ktc_core_port) over qemu socket links, which carry 802.1Q-tagged frames.
-- access switches (group access_switches): eth0 management, ktc_switch_uplink trunked to core, and one
-  client network namespace per access port (veth ``swpN`` on the switch, ``eth0`` in namespace ``c-swpN``).
+  127.0.0.1:ansible_port), then one NIC per uplink (ktc_uplinks), then its trunk ports.
+- access switches (group access_switches): eth0 management, and one client network namespace per access port
+  (veth ``swpN`` on the switch, ``eth0`` in namespace ``c-swpN``).
+- the links: each switch's ktc_parent_port(s) on its parent (core or a switch) joined to its ktc_switch_uplink
+  port(s), pairwise (a list is an LACP bond), over qemu socket links, which carry 802.1Q-tagged frames. Every
+  VM's NICs are eth1, eth2, ... in the order of their numbers, so the inventory names them ethN.
 """
 
 import argparse
@@ -65,11 +67,55 @@ def load_inventory():
     switches = []
     for name, host_vars in children["access_switches"]["hosts"].items():
         merged = dict(switch_defaults, **host_vars)
+        if "ktc_parent" not in merged and "ktc_core_port" in merged:     # the older form: hung off core
+            merged.update(ktc_parent=core_name, ktc_parent_port=merged["ktc_core_port"])
         switches.append(dict(merged, name=name))
-    switches.sort(key=lambda s: int(s["ktc_core_port"].replace("eth", "")))
     ports = dict((u["name"], u["interface"]) for u in core_vars["ktc_uplinks"])
     uplinks = [(u["name"], ports[u["name"]]) for u in site["uplinks"]]
-    return {"core": dict(core_vars, name=core_name), "switches": switches, "uplinks": uplinks}
+    return {"core": dict(core_vars, name=core_name), "switches": depth_first(core_name, switches), "uplinks": uplinks}
+
+
+def as_list(value):
+    return list(value) if isinstance(value, (list, tuple)) else [value]
+
+
+def depth_first(core_name, switches):
+    """The switches, each after its parent (the order their VMs start in: a parent listens, a child connects)."""
+    placed, ordered, pending = {core_name}, [], sorted(switches, key=lambda s: s["name"])
+    while pending:
+        ready = [s for s in pending if s["ktc_parent"] in placed]
+        if not ready:
+            raise SystemExit("lab: %s hang off no device of the lab" % ", ".join(s["name"] for s in pending))
+        for switch in ready:
+            placed.add(switch["name"])
+            ordered.append(switch)
+            pending.remove(switch)
+    return ordered
+
+
+def wiring(lab):
+    """{vm: [netdev of eth1, eth2, ...]}: core's uplinks (taps to the isp), then every link of the tree as a socket
+    pair, the parent's end listening."""
+    nics = {lab["core"]["name"]: dict(("eth%d" % (index + 1) if port is None else port,
+                                       "tap,ifname=%s,script=no,downscript=no" % tap_name(uplink))
+                                      for index, (uplink, port) in enumerate(lab["uplinks"]))}
+    socket = TRUNK_BASE_PORT
+    for switch in lab["switches"]:
+        parent_ports, uplinks = as_list(switch["ktc_parent_port"]), as_list(switch["ktc_switch_uplink"])
+        if len(parent_ports) != len(uplinks):
+            raise SystemExit("lab: %s: %d parent port(s), %d uplink port(s)" % (switch["name"], len(parent_ports),
+                                                                                len(uplinks)))
+        for parent_port, uplink in zip(parent_ports, uplinks):
+            nics.setdefault(switch["ktc_parent"], {})[parent_port] = "socket,listen=127.0.0.1:%d" % socket
+            nics.setdefault(switch["name"], {})[uplink] = "socket,connect=127.0.0.1:%d" % socket
+            socket += 1
+    ordered = {}
+    for vm, ports in nics.items():
+        names = sorted(ports, key=lambda name: int(name[3:]) if name.startswith("eth") and name[3:].isdigit() else -1)
+        if names != ["eth%d" % number for number in range(1, len(names) + 1)]:
+            raise SystemExit("lab: %s's ports %s must be eth1, eth2, ... (the lab's NICs, in order)" % (vm, names))
+        ordered[vm] = [ports[name] for name in names]
+    return ordered
 
 
 def uplink_addresses(index):
@@ -118,9 +164,12 @@ def qemu_command(image, name, index, nics, port):
         "-netdev", "user,id=mgmt,net=10.0.2.0/24,hostfwd=tcp:127.0.0.1:%d-:22" % port,
         "-device", "virtio-net-pci,netdev=mgmt,mac=%s" % mac(index, 0),
     ]
+    # A known speed and full duplex: without them Linux's 802.3ad bonding sends no LACPDU on a port (virtio-net
+    # reports neither unless told), and a bond never aggregates.
     for nic_index, netdev in enumerate(nics, start=1):
         command += ["-netdev", "%s,id=n%d" % (netdev, nic_index),
-                    "-device", "virtio-net-pci,netdev=n%d,mac=%s" % (nic_index, mac(index, nic_index))]
+                    "-device", "virtio-net-pci,netdev=n%d,mac=%s,speed=1000,duplex=full" % (nic_index,
+                                                                                           mac(index, nic_index))]
     command += ["-display", "none", "-serial", "file:%s" % os.path.join(RUN, name + ".console"),
                 "-monitor", "unix:%s,server,nowait" % os.path.join(RUN, name + ".monitor"),
                 "-pidfile", os.path.join(RUN, name + ".pid"), "-daemonize"]
@@ -265,21 +314,12 @@ def up(_args):
 
     write_ssh_config(lab)
     core = lab["core"]
-    nics = ["tap,ifname=%s,script=no,downscript=no" % tap_name(uplink) for uplink, _port in lab["uplinks"]]
-    expected_port = 1 + len(lab["uplinks"])
-    for index, switch in enumerate(lab["switches"]):
-        if switch["ktc_core_port"] != "eth%d" % (expected_port + index):
-            raise SystemExit("lab: %s has ktc_core_port %s; core's trunk ports must follow its uplinks, eth%d upwards"
-                             % (switch["name"], switch["ktc_core_port"], expected_port))
-        nics.append("socket,listen=127.0.0.1:%d" % (TRUNK_BASE_PORT + index))
+    nics = wiring(lab)
     boot = time.time()
-    start_vm(image, core["name"], 1, nics, core["ansible_port"])
+    start_vm(image, core["name"], 1, nics[core["name"]], core["ansible_port"])
     start_isp(lab["uplinks"])
     for index, switch in enumerate(lab["switches"]):
-        if switch["ktc_switch_uplink"] != "eth1":
-            raise SystemExit("lab: %s: the lab wires the trunk on eth1" % switch["name"])
-        start_vm(image, switch["name"], 2 + index, ["socket,connect=127.0.0.1:%d" % (TRUNK_BASE_PORT + index)],
-                 switch["ansible_port"])
+        start_vm(image, switch["name"], 2 + index, nics.get(switch["name"], []), switch["ansible_port"])
     vms = dict([(core["name"], core["ansible_port"])] + [(s["name"], s["ansible_port"]) for s in lab["switches"]])
     wait_for_ssh(vms)
     log("all %d VMs up after %.0f s of boot" % (len(vms), time.time() - boot))

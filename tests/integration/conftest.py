@@ -22,6 +22,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 SSH_CONFIG = os.path.join(REPO, ".lab", "ssh", "config")
 sys.path.insert(0, os.path.join(REPO, "plugins", "module_utils"))
 import ktc_ipam  # noqa: E402  pylint: disable=wrong-import-position
+import ktc_topology  # noqa: E402  pylint: disable=wrong-import-position
 
 
 def _load(*parts):
@@ -39,10 +40,19 @@ ISP_WEB, ISP_NS = "192.0.2.80", "ktc-isp"
 CORE_NAME, CORE_VARS = next(iter(INVENTORY["core_routers"]["hosts"].items()))
 SWITCHES = {name: dict(INVENTORY["access_switches"].get("vars", {}), **host_vars)
             for name, host_vars in INVENTORY["access_switches"]["hosts"].items()}
+# The wiring model of the lab, as the roles get it (plugins/module_utils/ktc_topology.py): what every trunk carries.
+MODEL = ktc_topology.build(
+    ktc_ipam.validate_site(SITE), list(SEGMENTS.values()), dict(CORE_VARS, name=CORE_NAME),
+    [dict({key: host_vars.get(variable) for key, variable in ktc_topology.SWITCH_VARS}, name=name)
+     for name, host_vars in sorted(SWITCHES.items())])
+# Every link of the tree: (parent, parent's interface, switch, switch's interface), core's first.
+LINKS = [(CORE_NAME, trunk["interface"], trunk["switch"], MODEL["switches"][trunk["switch"]]["uplink"]["interface"])
+         for trunk in MODEL["core"]["trunks"]] + [
+    (name, link["interface"], link["switch"], MODEL["switches"][link["switch"]]["uplink"]["interface"])
+    for name in MODEL["order"] for link in MODEL["switches"][name]["downlinks"]]
 # Every client of the lab: (switch, port, office, segment), from the switches' port maps.
-CLIENTS = [(switch, port, host_vars["ktc_office"], segment)
-           for switch, host_vars in sorted(SWITCHES.items())
-           for segment, ports in sorted(host_vars["ktc_switch_access_ports"].items()) for port in ports]
+CLIENTS = [(switch, port["name"], port["office"], port["segment"])
+           for switch in sorted(MODEL["switches"]) for port in MODEL["switches"][switch]["access"]]
 
 
 class Client:
@@ -165,12 +175,22 @@ def ad_hoc(host, module, arguments):
     return completed.returncode, completed.stdout + completed.stderr
 
 
+def monitor(name, command):
+    """Send one command to the qemu monitor of VM ``name``."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as connection:
+        connection.connect(os.path.join(REPO, ".lab", "run", name + ".monitor"))
+        connection.sendall(command.encode() + b"\n")
+        time.sleep(1)
+
+
+def set_link(name, interface, up):
+    """Plug (``up``) or pull the cable of NIC ethN of VM ``name``: qemu's netdev nN (scripts/lab/lab.py)."""
+    monitor(name, "set_link n%s %s" % (interface[3:], "on" if up else "off"))
+
+
 def power_cut(name):
     """Reset the VM ``name`` at once, as a power cut would (qemu's monitor, system_reset): nothing is shut down."""
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as monitor:
-        monitor.connect(os.path.join(REPO, ".lab", "run", name + ".monitor"))
-        monitor.sendall(b"system_reset\n")
-        time.sleep(1)
+    monitor(name, "system_reset")
 
 
 # Every file the roles manage on a device.

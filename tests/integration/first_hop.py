@@ -89,3 +89,17 @@ for _ in range(%(count)d):
 receive(time.time() + 3)
 print(offers)
 '''
+
+# A broadcast ARP request tagged with VLAN %(vlan)d, sent out of interface %(interface)s as it is (a trunk port): asks
+# for %(target)s on behalf of %(sender)s. Whether it comes out elsewhere says whether the trunk let the VLAN in.
+TAGGED_ARP = r'''
+import socket, struct
+s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+s.bind(("%(interface)s", 0))
+mac = bytes.fromhex("02%(vlan)04x" + "00" * 3)
+arp = struct.pack("!HHBBH", 1, 0x0800, 6, 4, 1) + mac + socket.inet_aton("%(sender)s") + b"\0" * 6 \
+    + socket.inet_aton("%(target)s")
+frame = b"\xff" * 6 + mac + struct.pack("!HH", 0x8100, %(vlan)d) + b"\x08\x06" + arp
+for _ in range(5):
+    s.send(frame)
+'''

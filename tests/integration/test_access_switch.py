@@ -23,7 +23,7 @@ def pcap_sources(switch_host, path, source):
 def test_rogue_dhcp_server_on_an_access_port_answers_no_other_client(addressed_clients):
     # Two clients of one segment on one switch: the rogue and its would-be victim.
     rogue, victim = next((a, b) for a in addressed_clients for b in addressed_clients
-                         if a is not b and (a.switch, a.segment) == (b.switch, b.segment))
+                         if a is not b and (a.switch, a.office, a.segment) == (b.switch, b.office, b.segment))
     switch = rogue.switch_host
     prefix = ipaddress.ip_network(rogue.facts["prefix"])
     hosts = list(prefix.hosts())
@@ -116,7 +116,7 @@ def guard_drops(switch_host, comment):
 def rogue_and_victim(addressed_clients):
     """Two clients of one segment on one switch, with a capture running on the victim's port."""
     return next((a, b) for a in addressed_clients for b in addressed_clients
-                if a is not b and (a.switch, a.segment) == (b.switch, b.segment))
+                if a is not b and (a.switch, a.office, a.segment) == (b.switch, b.office, b.segment))
 
 
 def attack(rogue, victim, script, capture_filter):

@@ -10,7 +10,7 @@ import tarfile
 
 import yaml
 
-from conftest import CORE_NAME, SWITCHES, awx_job, fingerprint, lease, scm_file, wait_until
+from conftest import CORE_NAME, MODEL, SWITCHES, awx_job, fingerprint, lease, scm_file, wait_until
 
 STAMP = re.compile(r"^\d{8}T\d{6}Z-lab-test\.tar\.gz$")
 
@@ -128,7 +128,11 @@ def test_onboarding_an_office_previews_then_applies_and_records_the_ledger(awx_s
     and the devices' diffs and changes nothing; the apply job allocates, converges core and the switch, and pushes
     the ledger back; the switch's client gets an address of bapenda's and reaches the internet."""
     switch = "sw-bkpsdm"
-    client = next(c for c in clients if c.switch == switch)
+    client = next(c for c in clients if c.switch == switch and c.office == "bkpsdm")
+    # The switch and those on its way to core: their trunks carry the office's VLANs too.
+    path = [switch]
+    while MODEL["switches"][path[-1]]["depth"] > 1:
+        path.append(MODEL["switches"][path[-1]]["parent"])
 
     def add_bapenda(checkout):
         site_path = os.path.join(checkout, "inventories", "lab", "group_vars", "all", "site.yml")
@@ -166,7 +170,7 @@ def test_onboarding_an_office_previews_then_applies_and_records_the_ledger(awx_s
     finally:
         # Back to the repository's lab, bkpsdm on its switch again: main as before, then the main job.
         subprocess.run(["git", "--git-dir", awx_scm, "update-ref", "refs/heads/main", seed], check=True)
-        status, output = awx_job(awx_scm, "KTC converge", limit="localhost,%s,%s" % (CORE_NAME, switch))
+        status, output = awx_job(awx_scm, "KTC converge", limit="localhost,%s,%s" % (CORE_NAME, ",".join(path)))
     assert status == "successful", output[-3000:]
     assert scm_revision(awx_scm) == seed                      # nothing to record: the ledger is as committed
     assert fingerprint(core) == core_before and fingerprint(switch_hosts[switch]) == switch_before

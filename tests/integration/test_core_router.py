@@ -4,13 +4,13 @@ import os
 
 import pytest
 
-from conftest import ISP_WEB, REPO, SEGMENTS, SWITCHES, isp, wait_until
+from conftest import ISP_WEB, MODEL, REPO, SEGMENTS, isp, wait_until
 
 
 @pytest.mark.parametrize("key", sorted(SEGMENTS), ids=["%s-%s" % k for k in sorted(SEGMENTS)])
 def test_one_vlan_interface_per_segment_with_its_gateway(core, key):
     facts = SEGMENTS[key]
-    trunk = next(v["ktc_core_port"] for v in SWITCHES.values() if v["ktc_office"] == facts["office"])
+    trunk = next(t["interface"] for t in MODEL["core"]["trunks"] if t["vlans"].count(facts["vlan"]))
     details = core.check_output("ip -d -o addr show dev %s", facts["interface"])
     assert "inet %s " % facts["gateway_cidr"] in details
     link = core.check_output("ip -d -o link show dev %s", facts["interface"])
@@ -22,13 +22,13 @@ def test_forwarding_and_anti_spoofing_are_on(core):
     assert core.sysctl("net.ipv4.conf.all.rp_filter") == 1
 
 
-def test_trunk_carries_only_its_offices_vlans(core):
-    for name, host_vars in SWITCHES.items():
-        expected = {f["interface"] for f in SEGMENTS.values() if f["office"] == host_vars["ktc_office"]}
+def test_each_trunk_carries_only_the_vlans_of_the_segments_below_it(core):
+    for trunk in MODEL["core"]["trunks"]:
+        expected = {f["interface"] for f in trunk["segments"]}
         on_trunk = {line.split("@")[0].split(": ")[1] for line in
                     core.check_output("ip -o link show type vlan").splitlines()
-                    if "@%s:" % host_vars["ktc_core_port"] in line}
-        assert on_trunk - {"%s.10" % host_vars["ktc_core_port"], "probe"} == expected, name
+                    if "@%s:" % trunk["interface"] in line}
+        assert on_trunk - {"%s.10" % trunk["interface"], "probe"} == expected, trunk["switch"]
 
 
 def test_offices_reach_the_internet_through_nat(addressed_clients):

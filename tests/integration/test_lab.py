@@ -2,7 +2,7 @@
 
 import pytest
 
-from conftest import CLIENTS, CORE_NAME, SWITCHES, vm
+from conftest import CLIENTS, CORE_NAME, LINKS, SWITCHES, vm
 
 ALL_VMS = [CORE_NAME] + sorted(SWITCHES)
 # A VLAN no office gets (vlan_pool stops at 899) and link-local addresses: the probe cannot clash with
@@ -20,37 +20,45 @@ def test_vm_answers_and_runs_debian_kernel(name):
     assert host.run("modprobe 8021q").rc == 0
 
 
-@pytest.mark.parametrize("switch", sorted(SWITCHES))
-def test_trunk_carries_tagged_frames_end_to_end(switch):
-    core, sw = vm(CORE_NAME), vm(switch)
-    core_port, uplink = SWITCHES[switch]["ktc_core_port"], SWITCHES[switch]["ktc_switch_uplink"]
-    index = sorted(SWITCHES).index(switch)
-    core_ip, switch_ip = "169.254.%d.1" % (200 + index), "169.254.%d.2" % (200 + index)
-    # On a switch whose uplink is already a bridge port, the probe rides the bridge's own VLAN.
-    bridged = sw.run("test -e /sys/class/net/%s/brport" % uplink).rc == 0
-    probe_parent = "br0" if bridged else uplink
+def probe_on(host, interface, address):
+    """A VLAN PROBE_VLAN device with ``address`` on ``interface``, riding the bridge when the interface is one of its
+    ports (the roles make every trunk of a switch a bridge port); returns whether it did."""
+    bridged = host.run("test -e /sys/class/net/%s/brport" % interface).rc == 0
+    if bridged:
+        host.check_output("bridge vlan add dev %s vid %s && bridge vlan add dev br0 vid %s self", interface,
+                          PROBE_VLAN, PROBE_VLAN)
+    host.check_output("ip link set %s up && ip link add link %s name probe type vlan id %s && "
+                      "ip addr add %s/30 dev probe && ip link set probe up", interface,
+                      "br0" if bridged else interface, PROBE_VLAN, address)
+    return bridged
+
+
+def probe_off(host, interface, bridged):
+    host.run("ip link del probe")
+    if bridged:
+        host.run("bridge vlan del dev %s vid %s; bridge vlan del dev br0 vid %s self", interface, PROBE_VLAN,
+                 PROBE_VLAN)
+
+
+@pytest.mark.parametrize("parent, parent_interface, switch, uplink", LINKS, ids=["%s-%s" % (l[0], l[2]) for l in LINKS])
+def test_every_link_carries_tagged_frames_end_to_end(parent, parent_interface, switch, uplink):
+    """Core to the backbone (a bond), and each switch to the one below it (a daisy chain)."""
+    above, below = vm(parent), vm(switch)
+    index = LINKS.index((parent, parent_interface, switch, uplink))
+    above_ip, below_ip = "169.254.%d.1" % (200 + index), "169.254.%d.2" % (200 + index)
+    bridged = {}
     try:
-        core.check_output("ip link set %s up && ip link add link %s name probe type vlan id %s && "
-                          "ip addr add %s/30 dev probe && ip link set probe up", core_port, core_port, PROBE_VLAN,
-                          core_ip)
-        if bridged:
-            sw.check_output("bridge vlan add dev %s vid %s && bridge vlan add dev br0 vid %s self", uplink,
-                            PROBE_VLAN, PROBE_VLAN)
-        sw.check_output("ip link set %s up && ip link add link %s name probe type vlan id %s && "
-                        "ip addr add %s/30 dev probe && ip link set probe up", uplink, probe_parent, PROBE_VLAN,
-                        switch_ip)
-        ping = sw.run("ping -c 3 -i 0.3 -W 3 %s", core_ip)
+        bridged[parent] = probe_on(above, parent_interface, above_ip)
+        bridged[switch] = probe_on(below, uplink, below_ip)
+        ping = below.run("ping -c 3 -i 0.3 -W 3 %s", above_ip)
         assert ping.rc == 0, ping.stdout
         # The frames really were tagged on the wire: untagged, the probe's address is not reachable.
-        tagged = core.run("timeout 5 tcpdump -c 1 -nn -e -i %s vlan %s and icmp 2>/dev/null & sleep 1; "
-                          "ping -c 2 -W 2 %s > /dev/null; wait", core_port, PROBE_VLAN, switch_ip)
+        tagged = above.run("timeout 5 tcpdump -c 1 -nn -e -i %s vlan %s and icmp 2>/dev/null & sleep 1; "
+                           "ping -c 2 -W 2 %s > /dev/null; wait", parent_interface, PROBE_VLAN, below_ip)
         assert "vlan %s" % PROBE_VLAN in tagged.stdout
     finally:
-        core.run("ip link del probe")
-        sw.run("ip link del probe")
-        if bridged:
-            sw.run("bridge vlan del dev %s vid %s; bridge vlan del dev br0 vid %s self", uplink, PROBE_VLAN,
-                   PROBE_VLAN)
+        for name, host, interface in ((parent, above, parent_interface), (switch, below, uplink)):
+            probe_off(host, interface, bridged.get(name, True))
 
 
 @pytest.mark.parametrize("switch, port, office, segment", CLIENTS, ids=["%s-%s" % c[:2] for c in CLIENTS])

@@ -89,7 +89,16 @@ def expected(ledger):
         stem, _, numbers = spec.rpartition("/")
         first, _, last = numbers.partition("-")
         all_ports += ["%s/%d" % (stem, number) for number in range(int(first), int(last or first) + 1)]
-    named = set(port for ports in switch["ktc_switch_access_ports"].values() for port in ports) | {switch["ktc_switch_uplink"]}
+    # The switches hanging off this one (production: a planned annex, which serves nothing yet): trunks, not parked.
+    hosts = load_yaml(PRODUCTION, "hosts.yml")["all"]["children"]
+    children = {}
+    for group in (hosts["planned_switches"], hosts["access_switches"]["children"]["cisco_access_switches"],
+                  hosts["access_switches"]["children"]["linux_access_switches"]):
+        for name, values in group["hosts"].items():
+            if values.get("ktc_parent") == SWITCH:
+                children[values["ktc_parent_port"]] = (name, name in hosts["planned_switches"]["hosts"])
+    named = set(port for ports in switch["ktc_switch_access_ports"].values() for port in ports) | {switch["ktc_switch_uplink"]} \
+        | set(children)
     role_defaults = load_yaml(REPO, "roles", "access_switch", "defaults", "main.yml")
     return {
         "office": office,
@@ -99,6 +108,8 @@ def expected(ledger):
         "aging_min": -(-role_defaults["access_switch_port_mac_timeout_s"] // 60),
         "dhcp_rate": role_defaults["access_switch_port_dhcp_per_s"],
         "uplink": switch["ktc_switch_uplink"],
+        "parent": switch["ktc_parent"],
+        "downlinks": children,
         "ports": dict((port, segment) for segment, ports in switch["ktc_switch_access_ports"].items() for port in ports),
         "vlan_of": vlan_of,
         "segments": segments,
@@ -123,7 +134,12 @@ def check(commands, want):
     # Access ports: mode access in their segment's VLAN, nothing else; the trunk: exactly management and the office's VLANs.
     # Every port: no DTP. Unused ports: access ports of the parking VLAN.
     l2 = blocks(commands["l2_interfaces"])
-    assert set(l2) == set(want["ports"]) | {want["uplink"]} | set(want["unused"])
+    assert set(l2) == set(want["ports"]) | {want["uplink"]} | set(want["unused"]) | set(want["downlinks"])
+    assert want["downlinks"], "the sample switch has a switch hanging off it"
+    for port, (child, planned) in want["downlinks"].items():
+        # A planned switch has no ports yet: its trunk carries management only.
+        assert planned and sorted(l2[port]) == ["switchport mode trunk", "switchport nonegotiate",
+                                                "switchport trunk allowed vlan %d" % want["management_vlan"]], port
     assert len(want["unused"]) >= 20, "the sample switch leaves most of its ports unused"
     for port, segment in want["ports"].items():
         assert sorted(l2[port]) == sorted(["switchport mode access", "switchport nonegotiate",
@@ -142,7 +158,9 @@ def check(commands, want):
     interfaces = blocks(commands["interfaces"])
     assert interfaces == dict([(port, ["description %s" % segment, "no shutdown"]) for port, segment in want["ports"].items()]
                               + [(port, ["description unused", "shutdown"]) for port in want["unused"]]
-                              + [(want["uplink"], ["description trunk to core", "no shutdown"]),
+                              + [(port, ["description trunk to %s" % child, "no shutdown"])
+                                 for port, (child, _) in want["downlinks"].items()]
+                              + [(want["uplink"], ["description trunk to %s" % want["parent"], "no shutdown"]),
                                  (want["svi"], ["description management", "no shutdown"])])
 
     # Management: the switch's address on the management VLAN's interface, the default route through core.
@@ -165,7 +183,9 @@ def check(commands, want):
     dhcpv6_policies = [line.split()[-1] for line in global_lines if line.startswith("ipv6 dhcp guard policy ")]
     assert len(ra_policies) == 1 and len(dhcpv6_policies) == 1
     guarded = blocks(first_hop[len(global_lines):])
-    assert set(guarded) == set(want["ports"]) | {want["uplink"]}
+    assert set(guarded) == set(want["ports"]) | {want["uplink"]} | set(want["downlinks"])
+    for port in want["downlinks"]:
+        assert guarded[port] == ["ip arp inspection trust"], port
     assert sorted(guarded[want["uplink"]]) == ["ip arp inspection trust", "ip dhcp snooping trust"]
     for port in want["ports"]:
         assert sorted(guarded[port]) == sorted([

@@ -69,7 +69,7 @@ def test_close_returns_both_files_to_their_bytes_before_the_event(event, files):
     ({"event_office": "nowhere"}, "event cat-asn-1.office: 'nowhere' is not an office of ktc_site"),
     # Every survey field with a hostile value (AWX passes survey answers as data; so does the -e file here).
     ({"event_ports": "swp3$(touch${IFS}pwned)"}, "event cat-asn-1.ports: 'swp3$(touch${IFS}pwned)' is not a Linux"),
-    ({"event_ports": "swp7"}, "event cat-asn-1.ports: 'swp7' is not an access port of sw-bkpsdm (it has: swp1)"),
+    ({"event_ports": "swp7"}, "event cat-asn-1.ports: 'swp7' is not an access port of sw-bkpsdm (it has: swp1, swp2)"),
     ({"event_name": "cat;id"}, "event cat;id.name: 'cat;id' must be 1..12 of [a-z0-9-]"),
     ({"event_office": "bkpsdm\nnoc: true"}, "is not an office of ktc_site"),
     ({"event_switch": "sw-bkpsdm$(id)"}, "event cat-asn-1.switch: 'sw-bkpsdm$(id)' is not a host name"),

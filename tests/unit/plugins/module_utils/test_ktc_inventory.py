@@ -8,6 +8,7 @@ import yaml
 
 import ktc_inventory
 import ktc_ipam
+import ktc_topology
 from ktc_ipam import SiteError
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))))
@@ -19,17 +20,9 @@ def lab():
     """The lab's site model and its wiring as playbooks/group_vars/all.yml hands it to ktc_site_validate."""
     with open(os.path.join(REPO, "inventories", "lab", "group_vars", "all", "site.yml")) as handle:
         site = yaml.safe_load(handle)["ktc_site"]
-    with open(os.path.join(REPO, "inventories", "lab", "hosts.yml")) as handle:
-        groups = yaml.safe_load(handle)["all"]["children"]["lab_vms"]["children"]
-    (core_name, core_vars), = groups["core_routers"]["hosts"].items()
-    core = {"name": core_name, "management_address": core_vars["ktc_management_address"],
-            "uplinks": core_vars["ktc_uplinks"]}
-    common = groups["access_switches"]["vars"]
-    switches = [{"name": name, "office": h["ktc_office"], "platform": common["ktc_switch_platform"],
-                 "uplink": common["ktc_switch_uplink"], "access_ports": h["ktc_switch_access_ports"],
-                 "management_address": h["ktc_management_address"], "core_port": h["ktc_core_port"]}
-                for name, h in groups["access_switches"]["hosts"].items()]
-    return site, core, switches
+    wiring = ktc_topology.wiring_from_inventory(*ktc_topology.read_static_inventory(
+        os.path.join(REPO, "inventories", "lab", "hosts.yml")))
+    return site, wiring["core"], wiring["switches"]
 
 
 def check(site, core, switches, events=()):
@@ -110,11 +103,12 @@ REFUSALS = [
      ["switch sw-bkpsdm: ktc_management_address 10.40.1.12 is not a host address of the management prefix"]),
     ("management address is the broadcast", lambda s, c, w: c.update(management_address="10.40.255.255"),
      ["host core: ktc_management_address 10.40.255.255 is not a host address"]),
-    ("duplicate core port", lambda s, c, w: w["sw-bkpsdm"].update(core_port="eth3"),
+    ("duplicate core port", lambda s, c, w: wire(w["sw-bkpsdm"], "core", "eth3"),
      ["switch sw-bkpsdm: ktc_parent_port eth3 of core also holds the link of sw-diskominfo; one port holds one link"]),
-    ("core port that is an uplink", lambda s, c, w: w["sw-bkpsdm"].update(core_port="eth1"),
+    ("core port that is an uplink", lambda s, c, w: wire(w["sw-bkpsdm"], "core", "eth1"),
      ["switch sw-bkpsdm: ktc_parent_port eth1 is one of core's uplinks"]),
-    ("core port too long for its management VLAN device", lambda s, c, w: w["sw-bkpsdm"].update(core_port="enp129s0f1np1"),
+    ("core port too long for its management VLAN device",
+     lambda s, c, w: wire(w["sw-bkpsdm"], "core", "enp129s0f1np1"),
      ["makes core's management VLAN device enp129s0f1np1.10, longer than the 15 characters"]),
     ("uplink interface with shell code", lambda s, c, w: c["uplinks"][0].update(interface="eth1`id`"),
      ["host core: ktc_uplinks[primary].interface 'eth1`id`' is not a Linux interface name"]),
@@ -156,7 +150,7 @@ REFUSALS = [
       "link"]),
     ("a link on an access port of the parent", lambda s, c, w: wire(w["sw-bkpsdm"], "sw-dukcapil", "swp2"),
      ["switch sw-bkpsdm: ktc_parent_port swp2 of sw-dukcapil is already wifi there"]),
-    ("parent missing", lambda s, c, w: w["sw-bkpsdm"].update(core_port=None),
+    ("parent missing", lambda s, c, w: w["sw-bkpsdm"].update(core_port=None, parent=None, parent_port=None),
      ["switch sw-bkpsdm: ktc_parent is missing"]),
     ("bond without a name", lambda s, c, w: wire(w["sw-bkpsdm"], "core", ["eth4", "eth6"], uplink=["eth1", "eth2"]),
      ["switch sw-bkpsdm: ktc_parent_bond None must be an interface name. Fix: name the bond the ports eth4, eth6 form "
@@ -196,7 +190,7 @@ def test_vlans_ios_keeps_are_fine_on_a_site_without_cisco():
 @pytest.mark.parametrize("event, expected", [
     (dict(EVENT, switch="sw-dukcapil"), "event cat-asn-1.switch: sw-dukcapil serves office dukcapil, not bkpsdm"),
     (dict(EVENT, switch="sw-nowhere"), "event cat-asn-1.switch: 'sw-nowhere' is not an access switch"),
-    (dict(EVENT, ports=["swp7"]), "event cat-asn-1.ports: 'swp7' is not an access port of sw-bkpsdm (it has: swp1)"),
+    (dict(EVENT, ports=["swp7"]), "event cat-asn-1.ports: 'swp7' is not an access port of sw-bkpsdm (it has: swp1, swp2)"),
     (dict(EVENT, ports=["eth1"]), "event cat-asn-1.ports: 'eth1' is not an access port of sw-bkpsdm"),
 ])
 def test_an_event_takes_only_ports_its_switch_declares(event, expected):
@@ -210,5 +204,5 @@ def test_two_events_cannot_take_one_port():
 
 
 def test_every_problem_is_reported_at_once():
-    message = refusal(lambda s, c, w: (w["sw-bkpsdm"].update(core_port="eth3"), c.update(management_address="x")))
+    message = refusal(lambda s, c, w: (wire(w["sw-bkpsdm"], "core", "eth3"), c.update(management_address="x")))
     assert len(message.splitlines()) >= 2

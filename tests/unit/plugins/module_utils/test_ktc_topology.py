@@ -17,20 +17,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.d
 def inventory(env):
     """(site, segment facts, core, switches) of a committed inventory, read the way wiring_from_inventory reads it."""
     base = os.path.join(REPO, "inventories", env)
-    with open(os.path.join(base, "hosts.yml")) as handle:
-        hosts = yaml.safe_load(handle)
-    hostvars, groups = {}, {}
-
-    def collect(name, node, inherited):
-        own = dict(inherited, **(node.get("vars") or {}))
-        for host, values in (node.get("hosts") or {}).items():
-            hostvars[host] = dict(own, **(values or {}))
-            groups.setdefault(name, []).append(host)
-        for child, sub in (node.get("children") or {}).items():
-            collect(child, sub or {}, own)
-            groups.setdefault(name, []).extend(groups.get(child, []))
-
-    collect("all", hosts["all"], {})
+    hostvars, groups = ktc_topology.read_static_inventory(os.path.join(base, "hosts.yml"))
     with open(os.path.join(base, "group_vars", "all", "site.yml")) as handle:
         site = ktc_ipam.validate_site(yaml.safe_load(handle)["ktc_site"])
     with open(os.path.join(base, "ipam.yml")) as handle:
@@ -65,23 +52,15 @@ def test_the_committed_inventories_each_trunk_carrying_its_subtree(env):
     # Every port of the inventory's port maps is an access port of the model, in the VLAN of its segment.
     vlan = {(f["office"], f["segment"]): f["vlan"] for f in facts}
     for switch in switches:
-        office = switch["office"]
-        expected = sorted((port, vlan[(office, segment)]) for segment, ports in switch["access_ports"].items()
-                          for port in ports)
+        expected = sorted((port, vlan[(key.rpartition("/")[0] or switch["office"], key.rpartition("/")[2])])
+                          for key, ports in (switch["access_ports"] or {}).items() for port in ports)
         assert sorted((a["name"], a["vlan"]) for a in model["switches"][switch["name"]]["access"]) == expected
 
 
 def lab_tree():
-    """The lab rewired as the real KTC: core bonded to sw-diskominfo (the NOC's backbone), sw-dukcapil behind it,
-    sw-bkpsdm daisy-chained behind sw-dukcapil and also serving a Dukcapil port."""
-    site, facts, core, switches = inventory("lab")
-    by_name = {s["name"]: s for s in switches}
-    by_name["sw-diskominfo"].update(core_port=None, parent="core", parent_port=["eth3", "eth4"], parent_bond="bond0",
-                                    uplink=["eth1", "eth2"], uplink_bond="bond0")
-    by_name["sw-dukcapil"].update(core_port=None, parent="sw-diskominfo", parent_port="swp9")
-    by_name["sw-bkpsdm"].update(core_port=None, parent="sw-dukcapil", parent_port="swp9",
-                                access_ports={"staff": ["swp1"], "dukcapil/staff": ["swp2"]})
-    return site, facts, core, switches
+    """The lab as committed: core bonded to sw-diskominfo (the NOC's backbone), sw-dukcapil behind it, sw-bkpsdm
+    daisy-chained behind sw-dukcapil and also serving a Dukcapil port."""
+    return inventory("lab")
 
 
 def test_a_tree_with_a_bond_and_a_daisy_chain():
@@ -97,7 +76,7 @@ def test_a_tree_with_a_bond_and_a_daisy_chain():
     vlan = {(f["office"], f["segment"]): f["vlan"] for f in facts}
     assert model["switches"]["sw-bkpsdm"]["vlans"] == sorted([vlan[("bkpsdm", "staff")], vlan[("dukcapil", "staff")]])
     (down,) = model["switches"]["sw-diskominfo"]["downlinks"]
-    assert down["switch"] == "sw-dukcapil" and down["interface"] == "swp9"
+    assert down["switch"] == "sw-dukcapil" and down["interface"] == "eth3"
     assert set(down["vlans"]) == {vlan[("dukcapil", "staff")], vlan[("dukcapil", "wifi")], vlan[("bkpsdm", "staff")]}
     assert model["switches"]["sw-diskominfo"]["uplink"]["interface"] == "bond0"
     assert_trunks_carry_exactly_their_subtree(model)
@@ -122,11 +101,24 @@ def test_an_open_event_moves_its_ports_and_is_carried_up_to_core():
 def test_a_segment_below_two_of_cores_trunks_is_refused():
     site, facts, core, switches = inventory("lab")
     by_name = {s["name"]: s for s in switches}
-    by_name["sw-bkpsdm"]["access_ports"] = {"staff": ["swp1"], "dukcapil/staff": ["swp2"]}
+    by_name["sw-dukcapil"].update(parent="core", parent_port="eth5")
+    by_name["sw-bkpsdm"].update(parent="core", parent_port="eth6")
     with pytest.raises(SiteError) as caught:
         ktc_topology.build(site, facts, core, switches)
     assert "segment dukcapil/staff: it has access ports below sw-bkpsdm and below sw-dukcapil, two of core's trunks" \
-        in caught.value.errors[0]
+        in "\n".join(caught.value.errors)
+
+
+def test_planned_switches_are_in_the_model_and_carry_nothing():
+    site, facts, core, switches = inventory("production")
+    model = ktc_topology.build(site, facts, core, switches)
+    assert model["planned"] and all(model["switches"][name]["planned"] for name in model["planned"])
+    served = {office for switch in model["switches"].values() for office in switch["offices"]}
+    assert served == {office["id"] for office in site["offices"]}, "every office of production is reached"
+    for name in model["planned"]:
+        assert model["switches"][name]["access"] == [] and model["switches"][name]["vlans"] == []
+    annex = model["switches"]["sw-setda-annex"]
+    assert annex["parent"] == "sw-setda" and annex["depth"] == 3
 
 
 def generated(offices=300, switches=100, seed=7):
@@ -181,3 +173,18 @@ def test_the_model_is_the_same_whatever_the_inventory_order():
     shuffled = copy.deepcopy(switches)
     random.Random(1).shuffle(shuffled)
     assert ktc_topology.build(site, facts, core, shuffled) == first
+
+
+def test_a_change_below_a_switch_converges_its_way_to_core():
+    """Onboarding an office or opening an event converges its switches and every switch on their way to core: each
+    trunk there carries the new VLANs."""
+    base = os.path.join(REPO, "inventories", "lab", "hosts.yml")
+    wiring = ktc_topology.wiring_from_inventory(*ktc_topology.read_static_inventory(base))
+    assert wiring["paths"]["sw-bkpsdm"] == ["sw-bkpsdm", "sw-dukcapil", "sw-diskominfo"]
+    assert wiring["office_switches"]["dukcapil"] == ["sw-bkpsdm", "sw-diskominfo", "sw-dukcapil"]
+    assert wiring["office_switches"]["diskominfo"] == ["sw-diskominfo"]
+    production = ktc_topology.wiring_from_inventory(*ktc_topology.read_static_inventory(
+        os.path.join(REPO, "inventories", "production", "hosts.yml")))
+    # A planned switch is never converged: its offices have no switch to converge yet.
+    assert "setwan" not in production["office_switches"]
+    assert production["paths"]["sw-setda-annex"] == ["sw-setda-annex", "sw-setda", "sw-diskominfo"]
