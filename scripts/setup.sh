@@ -7,9 +7,10 @@ ROOT=$PWD
 VENV=$ROOT/.venv
 PYTHON=${KTC_PYTHON:-python3}
 # Debian packages the tests and the lab need: qemu (software emulation) for the lab VMs, debootstrap
-# and e2fsprogs to build their image, dnsmasq-base for the lab's isp DNS, ssh for the controller.
+# and e2fsprogs to build their image, dnsmasq-base for the lab's isp DNS, ssh for the controller, libnss-wrapper
+# so that the network_cli host key test gives libssh a home of its own (libssh reads ~ from the password database).
 APT_PACKAGES=(git make qemu-system-x86 qemu-utils debootstrap e2fsprogs dnsmasq-base openssh-client iproute2
-  iputils-ping iperf3 bc graphviz)
+  iputils-ping iperf3 bc graphviz libnss-wrapper)
 
 stamp_ok() { [ -f "$1" ] && [ "$(cat "$1")" = "$2" ]; }
 
