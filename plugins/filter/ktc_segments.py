@@ -94,7 +94,8 @@ from ansible.errors import AnsibleFilterError
 # Controller-side plugins cannot import from a configured module_utils path (only modules can),
 # so the pure-Python core is put on sys.path explicitly.
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "module_utils"))
-from ktc_ipam import SiteError, segment_facts, validate_site, with_events  # noqa: E402 pylint: disable=wrong-import-position
+from ktc_site import SiteError, validate_site, with_events  # noqa: E402 pylint: disable=wrong-import-position
+from ktc_ipam import segment_facts  # noqa: E402 pylint: disable=wrong-import-position
 
 
 def ktc_segments(ledger, site, events=None):

@@ -70,7 +70,8 @@ import sys
 from ansible.errors import AnsibleFilterError
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "module_utils"))
-from ktc_ipam import SiteError, segment_facts, validate_site, with_events  # noqa: E402 pylint: disable=wrong-import-position
+from ktc_site import SiteError, validate_site, with_events  # noqa: E402 pylint: disable=wrong-import-position
+from ktc_ipam import segment_facts  # noqa: E402 pylint: disable=wrong-import-position
 from ktc_topology import build  # noqa: E402 pylint: disable=wrong-import-position
 
 

@@ -22,12 +22,12 @@ try:
     from ansible.module_utils import ktc_grammar as grammar
     from ansible.module_utils import ktc_ios
     from ansible.module_utils import ktc_topology
-    from ansible.module_utils.ktc_ipam import SWITCH_PLATFORMS, SiteError
+    from ansible.module_utils.ktc_site import SWITCH_PLATFORMS, SiteError
 except ImportError:  # outside a module (filters, tests, benchmarks): plugins/module_utils is on sys.path
     import ktc_grammar as grammar
     import ktc_ios
     import ktc_topology
-    from ktc_ipam import SWITCH_PLATFORMS, SiteError
+    from ktc_site import SWITCH_PLATFORMS, SiteError
 
 # VLANs IOS keeps for itself (the default VLAN and the FDDI/Token Ring ones): never an office's or management's.
 IOS_RESERVED_VLANS = frozenset([1, 1002, 1003, 1004, 1005])
@@ -178,7 +178,7 @@ def _validate_cisco_vlans(site, errors):
 def validate_switches(site, switches, events=(), core=None):
     """Check core's and the switches' wiring and the events' ports against them; raise SiteError listing every problem.
 
-    ``site`` comes from validate_site() (with the events' segments added, see ktc_ipam.with_events). The links between
+    ``site`` comes from validate_site() (with the events' segments added, see ktc_site.with_events). The links between
     the devices and each switch's port map are checked by ktc_topology.check_wiring.
     """
     offices = dict((office["id"], office) for office in site["offices"])

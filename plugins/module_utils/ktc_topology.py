@@ -27,10 +27,10 @@ import re
 
 try:
     from ansible.module_utils import ktc_grammar as grammar
-    from ansible.module_utils.ktc_ipam import SiteError
+    from ansible.module_utils.ktc_site import SiteError
 except ImportError:  # outside a module (filters, tests, benchmarks): plugins/module_utils is on sys.path
     import ktc_grammar as grammar
-    from ktc_ipam import SiteError
+    from ktc_site import SiteError
 
 # The inventory variables of a switch, and the key each has in the wiring.
 SWITCH_VARS = (
@@ -304,7 +304,7 @@ def check_wiring(site, core, switches, errors):
 def build(site, segment_facts, core, switches, events=()):
     """The wiring model of the site (see the module's docstring); raise SiteError listing every problem found.
 
-    ``site`` comes from ktc_ipam.validate_site (events included), ``segment_facts`` from ktc_ipam.segment_facts,
+    ``site`` comes from ktc_site.validate_site (events included), ``segment_facts`` from ktc_ipam.segment_facts,
     ``core`` is {name, uplinks, ...} or None, ``switches`` the inventory's switches, ``events`` the open events.
     """
     errors = []

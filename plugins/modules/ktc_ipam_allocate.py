@@ -111,7 +111,8 @@ import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_bytes, to_native
-from ansible.module_utils.ktc_ipam import SiteError, dump_ledger, plan, read_ledger, with_events
+from ansible.module_utils.ktc_site import SiteError, with_events
+from ansible.module_utils.ktc_ipam import dump_ledger, plan, read_ledger
 
 
 def write_atomically(module, path, text):

@@ -156,7 +156,8 @@ errors:
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
-from ansible.module_utils.ktc_ipam import SiteError, plan, read_ledger, segment_facts, with_events
+from ansible.module_utils.ktc_site import SiteError, with_events
+from ansible.module_utils.ktc_ipam import plan, read_ledger, segment_facts
 from ansible.module_utils.ktc_inventory import validate_switches
 from ansible.module_utils.ktc_topology import build
 

@@ -10,7 +10,7 @@ What it measures, for sites of N generated offices (default N = 30, 300 and 3000
 3. The baseline, in the same process: the template a playbook author would write with ansible.utils.ipsubnet.
    A Jinja2 template, rendered by a plain ``jinja2.Environment`` whose ``ipsubnet`` filter is the real one from
    ``ansible_collections.ansible.utils.plugins.filter.ipsubnet``, loops over offices and segments, sizes each
-   segment with the rule of ``ktc_ipam.prefixlen_for`` (hosts * 125 / 100 rounded up, + 3, next power of two,
+   segment with the rule of ``ktc_site.prefixlen_for`` (hosts * 125 / 100 rounded up, + 3, next power of two,
    a /29 at least), aligns an address cursor to the block size, takes ``pool | ipsubnet(prefixlen, index)`` and
    counts VLANs up. Jinja keeps no ledger, so its "incremental" run is a full re-render for N + 1 offices. The
    template is compiled once, outside the timings; the timings are of ``render`` (text out, as for ktc_ipam).
@@ -58,6 +58,7 @@ import yaml  # noqa: E402
 from netaddr import IPNetwork  # noqa: E402
 
 import ktc_ipam  # noqa: E402
+import ktc_site  # noqa: E402  pylint: disable=wrong-import-position
 
 SEED = 20260
 POOL = "10.0.0.0/8"
@@ -206,7 +207,7 @@ def check_allocations(side, site, allocations):
             continue
         if net.ip != net.network or net not in pool or net.first <= mgmt.last and mgmt.first <= net.last:
             problems.append("%s/%s: %s is not a network inside %s clear of %s" % (office, segment, net, pool, mgmt))
-        wanted = ktc_ipam.prefixlen_for(hosts.get((office, segment), 1))
+        wanted = ktc_site.prefixlen_for(hosts.get((office, segment), 1))
         if net.prefixlen != wanted:
             problems.append("%s/%s: %s is a /%d, prefixlen_for gives /%d" % (office, segment, net, net.prefixlen,
                                                                             wanted))
@@ -435,7 +436,7 @@ def main(argv=None):
     try:
         for n in args.sizes:
             rows.append(bench_size(n, args.add, template))
-    except (BenchCheckError, ktc_ipam.SiteError) as exc:
+    except (BenchCheckError, ktc_site.SiteError) as exc:
         print("\nFAILED: %s" % exc, file=sys.stderr)
         return 1
     print_table(rows, "wall")

@@ -34,7 +34,6 @@ import yaml
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(REPO, "plugins", "module_utils"))
-import ktc_ipam  # noqa: E402
 
 SSH = ["ssh", "-F", os.path.join(REPO, ".lab", "ssh", "config"), "core"]
 WORK = "/tmp/ktc-bench"

@@ -24,6 +24,7 @@ import yaml
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(REPO, "plugins", "module_utils"))
 import ktc_ipam  # noqa: E402
+import ktc_site  # noqa: E402  pylint: disable=wrong-import-position
 
 SSH = ["ssh", "-F", os.path.join(REPO, ".lab", "ssh", "config")]
 SERVER = "192.0.2.80"
@@ -73,7 +74,7 @@ def throughput():
 
 def main():
     facts = {(f["office"], f["segment"]): f for f in ktc_ipam.segment_facts(
-        ktc_ipam.validate_site(load("inventories/lab/group_vars/all/site.yml")["ktc_site"]),
+        ktc_site.validate_site(load("inventories/lab/group_vars/all/site.yml")["ktc_site"]),
         load("inventories/lab/ipam.yml"))}[("dukcapil", "staff")]
     last = facts["dhcp_pools"][-1]["end"]
     sh("sw-dukcapil", "ip netns exec c-swp1 sh -c 'ip addr flush dev eth0; ip addr add %s/%d dev eth0; "

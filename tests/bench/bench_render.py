@@ -27,6 +27,7 @@ import yaml
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(REPO, "plugins", "module_utils"))
 import ktc_ipam  # noqa: E402  pylint: disable=wrong-import-position
+import ktc_site  # noqa: E402  pylint: disable=wrong-import-position
 
 # The last commit before the wiring model: the Jinja derivation this benchmark compares against.
 BASELINE = "e282d0f"
@@ -144,7 +145,7 @@ def main():
             raise SystemExit("commit %s (the Jinja baseline) is not in this clone: git fetch --unshallow" % BASELINE)
         subprocess.run(["tar", "-x", "-C", baseline], input=archive.stdout, check=True)
         the_site = site()
-        validated = ktc_ipam.validate_site(the_site)
+        validated = ktc_site.validate_site(the_site)
         ledger, _ = ktc_ipam.allocate(validated, ktc_ipam.empty_ledger())
         runs = {}
         for name, checkout, switches in (("star-jinja", baseline, star()), ("star-model", REPO, star()),

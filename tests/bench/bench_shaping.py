@@ -33,6 +33,7 @@ import yaml
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(REPO, "plugins", "module_utils"))
 import ktc_ipam  # noqa: E402
+import ktc_site  # noqa: E402  pylint: disable=wrong-import-position
 
 SSH = ["ssh", "-F", os.path.join(REPO, ".lab", "ssh", "config")]
 SERVER, ISP = "192.0.2.80", "ktc-isp"
@@ -46,7 +47,7 @@ def load(name):
 
 
 SITE = load("inventories/lab/group_vars/all/site.yml")["ktc_site"]
-FACTS = {(f["office"], f["segment"]): f for f in ktc_ipam.segment_facts(ktc_ipam.validate_site(SITE),
+FACTS = {(f["office"], f["segment"]): f for f in ktc_ipam.segment_facts(ktc_site.validate_site(SITE),
                                                                          load("inventories/lab/ipam.yml"))}
 GUARANTEED = {o["id"]: o["bandwidth"]["guaranteed_mbit"] for o in SITE["offices"]}
 CLIENTS = {  # name: (switch, namespace, office)

@@ -22,6 +22,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 SSH_CONFIG = os.path.join(REPO, ".lab", "ssh", "config")
 sys.path.insert(0, os.path.join(REPO, "plugins", "module_utils"))
 import ktc_ipam  # noqa: E402  pylint: disable=wrong-import-position
+import ktc_site  # noqa: E402  pylint: disable=wrong-import-position
 import ktc_topology  # noqa: E402  pylint: disable=wrong-import-position
 
 
@@ -33,7 +34,7 @@ def _load(*parts):
 INVENTORY = _load("inventories", "lab", "hosts.yml")["all"]["children"]["lab_vms"]["children"]
 SITE = _load("inventories", "lab", "group_vars", "all", "site.yml")["ktc_site"]
 LEDGER = _load("inventories", "lab", "ipam.yml")
-SEGMENTS = {(f["office"], f["segment"]): f for f in ktc_ipam.segment_facts(ktc_ipam.validate_site(SITE), LEDGER)}
+SEGMENTS = {(f["office"], f["segment"]): f for f in ktc_ipam.segment_facts(ktc_site.validate_site(SITE), LEDGER)}
 # The shared services at their ledger addresses in the services segment: {name: {name, address, fqdn, ports, mac}}.
 SERVICES = {service["name"]: service for facts in SEGMENTS.values() for service in facts["services"]}
 ISP_WEB, ISP_NS = "192.0.2.80", "ktc-isp"
@@ -42,7 +43,7 @@ SWITCHES = {name: dict(INVENTORY["access_switches"].get("vars", {}), **host_vars
             for name, host_vars in INVENTORY["access_switches"]["hosts"].items()}
 # The wiring model of the lab, as the roles get it (plugins/module_utils/ktc_topology.py): what every trunk carries.
 MODEL = ktc_topology.build(
-    ktc_ipam.validate_site(SITE), list(SEGMENTS.values()), dict(CORE_VARS, name=CORE_NAME),
+    ktc_site.validate_site(SITE), list(SEGMENTS.values()), dict(CORE_VARS, name=CORE_NAME),
     [dict({key: host_vars.get(variable) for key, variable in ktc_topology.SWITCH_VARS}, name=name)
      for name, host_vars in sorted(SWITCHES.items())])
 # Every link of the tree: (parent, parent's interface, switch, switch's interface), core's first.

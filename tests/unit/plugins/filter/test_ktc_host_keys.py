@@ -4,14 +4,18 @@ cannot be read (the file is the reviewed truth, so nothing in it is skipped sile
 import base64
 import hashlib
 import hmac
+import importlib.util
 import os
-import sys
 
 import pytest
 from ansible.errors import AnsibleFilterError
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "..", "..", "plugins", "filter"))
-from ktc_host_keys import ktc_host_keys  # noqa: E402
+# Loaded from its file: plugins/filter on sys.path would shadow the module_utils of the same names (ktc_topology).
+_SPEC = importlib.util.spec_from_file_location("filter_ktc_host_keys", os.path.join(
+    os.path.dirname(__file__), "..", "..", "..", "..", "plugins", "filter", "ktc_host_keys.py"))
+_FILTER = importlib.util.module_from_spec(_SPEC)
+_SPEC.loader.exec_module(_FILTER)
+ktc_host_keys = _FILTER.ktc_host_keys
 
 KEY = "AAAAC3NzaC1lZDI1NTE5AAAAIKtcKtcKtcKtcKtcKtcKtcKtcKtcKtcKtcKtcKtcKtcK"
 OTHER = "AAAAC3NzaC1lZDI1NTE5AAAAIOtherOtherOtherOtherOtherOtherOtherOtherOth"

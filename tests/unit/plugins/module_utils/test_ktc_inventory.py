@@ -7,9 +7,9 @@ import pytest
 import yaml
 
 import ktc_inventory
-import ktc_ipam
+import ktc_site
 import ktc_topology
-from ktc_ipam import SiteError
+from ktc_site import SiteError
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))))
 EVENT = {"name": "cat-asn-1", "office": "bkpsdm", "clients": 40, "reserved_mbit": 3, "switch": "sw-bkpsdm",
@@ -26,7 +26,7 @@ def lab():
 
 
 def check(site, core, switches, events=()):
-    ktc_inventory.validate_switches(ktc_ipam.validate_site(ktc_ipam.with_events(site, list(events))), switches,
+    ktc_inventory.validate_switches(ktc_site.validate_site(ktc_site.with_events(site, list(events))), switches,
                                     list(events), core)
 
 

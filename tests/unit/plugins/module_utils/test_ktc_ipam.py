@@ -9,7 +9,8 @@ import yaml
 from netaddr import IPAddress, IPNetwork
 
 import ktc_ipam
-from ktc_ipam import SiteError
+import ktc_site
+from ktc_site import SiteError
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))))
 
@@ -211,12 +212,12 @@ def test_lab_allocation_is_sized_aligned_and_from_the_bottom_of_the_pool():
 
 
 def test_prefix_sizing_rule():
-    assert ktc_ipam.prefixlen_for(1) == 29
-    assert ktc_ipam.prefixlen_for(40) == 26
-    assert ktc_ipam.prefixlen_for(120) == 24
-    assert ktc_ipam.prefixlen_for(200, headroom_percent=0) == 24
-    assert ktc_ipam.prefixlen_for(253, headroom_percent=0) == 24
-    assert ktc_ipam.prefixlen_for(254, headroom_percent=0) == 23
+    assert ktc_site.prefixlen_for(1) == 29
+    assert ktc_site.prefixlen_for(40) == 26
+    assert ktc_site.prefixlen_for(120) == 24
+    assert ktc_site.prefixlen_for(200, headroom_percent=0) == 24
+    assert ktc_site.prefixlen_for(253, headroom_percent=0) == 24
+    assert ktc_site.prefixlen_for(254, headroom_percent=0) == 23
 
 
 def test_noc_rights_go_to_the_marked_segments_of_a_noc_office_only():
@@ -273,7 +274,7 @@ def test_shared_services_get_stable_addresses_in_the_services_segment_outside_ma
 
 
 def test_segment_facts_refuse_segments_not_yet_allocated():
-    site = ktc_ipam.validate_site(lab_site())
+    site = ktc_site.validate_site(lab_site())
     with pytest.raises(SiteError) as caught:
         ktc_ipam.segment_facts(site, ktc_ipam.empty_ledger())
     assert "not in the ledger yet" in caught.value.errors[0]
@@ -307,11 +308,11 @@ EVENT = {"name": "cat-asn-1", "office": "bkpsdm", "clients": 40, "reserved_mbit"
 
 
 def test_an_event_is_a_segment_of_kind_event_of_its_office_allocated_like_any_other():
-    site, ledger, _ = ktc_ipam.plan(ktc_ipam.with_events(lab_site(), [EVENT]), ktc_ipam.empty_ledger())
+    site, ledger, _ = ktc_ipam.plan(ktc_site.with_events(lab_site(), [EVENT]), ktc_ipam.empty_ledger())
     facts = {(f["office"], f["segment"]): f for f in ktc_ipam.segment_facts(site, ledger)}
     event = facts[("bkpsdm", "cat-asn-1")]
     assert event["kind"] == "event" and event["reserved_mbit"] == 3
-    assert event["hosts"] == 40 and event["prefixlen"] == ktc_ipam.prefixlen_for(40)
+    assert event["hosts"] == 40 and event["prefixlen"] == ktc_site.prefixlen_for(40)
     assert facts[("bkpsdm", "staff")]["reserved_mbit"] == 0
     # Shaping: the office keeps its class (its lowest VLAN); the event gets one of its own.
     assert facts[("bkpsdm", "staff")]["shaping_class"] == "%x" % facts[("bkpsdm", "staff")]["vlan"]
@@ -326,7 +327,7 @@ def test_an_office_segments_share_one_shaping_class_named_after_its_lowest_vlan(
 
 def test_closing_an_event_and_releasing_it_restores_the_ledger():
     _site, before, _ = ktc_ipam.plan(lab_site(), ktc_ipam.empty_ledger())
-    _site, opened, _ = ktc_ipam.plan(ktc_ipam.with_events(lab_site(), [EVENT]), before)
+    _site, opened, _ = ktc_ipam.plan(ktc_site.with_events(lab_site(), [EVENT]), before)
     _site, closed, _ = ktc_ipam.plan(lab_site(), opened, ["bkpsdm/cat-asn-1"])
     assert ktc_ipam.dump_ledger(closed) == ktc_ipam.dump_ledger(before) != ktc_ipam.dump_ledger(opened)
 
@@ -352,5 +353,5 @@ def test_closing_an_event_and_releasing_it_restores_the_ledger():
 ])
 def test_an_event_the_site_cannot_take_is_refused(change, expected):
     with pytest.raises(SiteError) as caught:
-        ktc_ipam.plan(ktc_ipam.with_events(lab_site(), [dict(EVENT, **change)]), ktc_ipam.empty_ledger())
+        ktc_ipam.plan(ktc_site.with_events(lab_site(), [dict(EVENT, **change)]), ktc_ipam.empty_ledger())
     assert expected in "\n".join(caught.value.errors)

@@ -15,7 +15,8 @@ from hypothesis import strategies as st
 from netaddr import IPAddress, IPNetwork, IPRange, IPSet
 
 import ktc_ipam
-from ktc_ipam import SiteError
+import ktc_site
+from ktc_site import SiteError
 
 settings.register_profile("ktc-ipam-properties", deadline=None, max_examples=60,
                           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
@@ -224,7 +225,7 @@ def test_prefixes_and_vlans_stay_inside_their_pools(case):
 @given(scenarios())
 def test_prefixes_are_aligned_and_sized_by_the_sizing_rule(case):
     headroom = case.params["headroom"]
-    headroom = ktc_ipam.DEFAULT_HEADROOM_PERCENT if headroom is None else headroom
+    headroom = ktc_site.DEFAULT_HEADROOM_PERCENT if headroom is None else headroom
     previous = {}
     for site, ledger in zip((case.site, case.evolved), history(case)):
         hosts = hosts_of(site)
@@ -232,10 +233,10 @@ def test_prefixes_are_aligned_and_sized_by_the_sizing_rule(case):
             net = IPNetwork(entry["prefix"])
             assert entry["prefix"] == str(net.cidr) and net.ip == net.network, "%s %s not aligned" % (key, net)
             if key in hosts:
-                assert ktc_ipam.host_capacity(net.prefixlen) >= hosts[key]
+                assert ktc_site.host_capacity(net.prefixlen) >= hosts[key]
             if key not in previous:
                 # Allocated in this run: exactly the size the sizing rule gives.
-                assert net.prefixlen == ktc_ipam.prefixlen_for(hosts[key], headroom), key
+                assert net.prefixlen == ktc_site.prefixlen_for(hosts[key], headroom), key
         previous = entries(ledger)
 
 
@@ -339,7 +340,7 @@ def test_releasing_what_is_still_in_site_yml_is_refused(case, data):
 
 def assert_reservations_sound(site, ledger):
     """Check every reservation's address in segment_facts; return {(office, segment, name): address}."""
-    facts = ktc_ipam.segment_facts(ktc_ipam.validate_site(copy.deepcopy(site)), ledger)
+    facts = ktc_ipam.segment_facts(ktc_site.validate_site(copy.deepcopy(site)), ledger)
     by_office = dict((office["id"], office) for office in site["offices"])
     addresses = {}
     for fact in facts:

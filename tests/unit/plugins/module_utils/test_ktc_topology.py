@@ -8,8 +8,9 @@ import pytest
 import yaml
 
 import ktc_ipam
+import ktc_site
 import ktc_topology
-from ktc_ipam import SiteError
+from ktc_site import SiteError
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))))
 
@@ -19,7 +20,7 @@ def inventory(env):
     base = os.path.join(REPO, "inventories", env)
     hostvars, groups = ktc_topology.read_static_inventory(os.path.join(base, "hosts.yml"))
     with open(os.path.join(base, "group_vars", "all", "site.yml")) as handle:
-        site = ktc_ipam.validate_site(yaml.safe_load(handle)["ktc_site"])
+        site = ktc_site.validate_site(yaml.safe_load(handle)["ktc_site"])
     with open(os.path.join(base, "ipam.yml")) as handle:
         facts = ktc_ipam.segment_facts(site, yaml.safe_load(handle))
     wiring = ktc_topology.wiring_from_inventory(hostvars, groups)
@@ -86,7 +87,7 @@ def test_an_open_event_moves_its_ports_and_is_carried_up_to_core():
     site, facts, core, switches = lab_tree()
     event = {"name": "cat-asn-1", "office": "dukcapil", "clients": 40, "reserved_mbit": 3, "switch": "sw-bkpsdm",
              "ports": ["swp2"], "starts": "", "ends": ""}
-    site = ktc_ipam.validate_site(ktc_ipam.with_events(site, [event]))
+    site = ktc_site.validate_site(ktc_site.with_events(site, [event]))
     ledger, _ = ktc_ipam.allocate(site, yaml.safe_load(open(os.path.join(REPO, "inventories", "lab", "ipam.yml"))))
     facts = ktc_ipam.segment_facts(site, ledger)
     model = ktc_topology.build(site, facts, core, switches, [event])
@@ -133,7 +134,7 @@ def generated(offices=300, switches=100, seed=7):
                                 "bandwidth": {"guaranteed_mbit": 1, "ceiling_mbit": 100},
                                 "segments": [{"name": "staff", "hosts": rng.randint(5, 120)},
                                              {"name": "wifi", "hosts": 60, "kind": "guest"}]})
-    site = ktc_ipam.validate_site(site)
+    site = ktc_site.validate_site(site)
     ledger, _ = ktc_ipam.allocate(site, ktc_ipam.empty_ledger())
     facts = ktc_ipam.segment_facts(site, ledger)
     names = ["sw-%03d" % index for index in range(switches)]
