@@ -53,10 +53,10 @@ def interface(value, platform="linux_bridge"):
     if not isinstance(value, str) or not value:
         return "must be an interface name"
     if platform == "cisco_ios":
-        if not IOS_IFNAME_RE.match(value):
+        if not IOS_IFNAME_RE.fullmatch(value):
             return "is not an IOS interface name such as GigabitEthernet1/0/1"
         return None
-    if not LINUX_IFNAME_RE.match(value) or value in (".", ".."):
+    if not LINUX_IFNAME_RE.fullmatch(value) or value in (".", ".."):
         return "is not a Linux interface name (letters, digits, '_', '.', '-', starting with a letter or digit)"
     if len(value) > LINUX_IFNAME_MAX:
         return "is %d characters long; Linux interface names have at most %d" % (len(value), LINUX_IFNAME_MAX)
@@ -64,14 +64,14 @@ def interface(value, platform="linux_bridge"):
 
 
 def host(value):
-    if not isinstance(value, str) or not HOST_RE.match(value):
+    if not isinstance(value, str) or not HOST_RE.fullmatch(value):
         return "is not a host name (lower-case letters, digits and '-', dot-separated labels, at most 63 characters)"
     return None
 
 
 def timezone(value):
     """A zone of the tz database, such as Asia/Makassar."""
-    if not isinstance(value, str) or not re.match(r"^[A-Za-z][A-Za-z0-9_+-]*(/[A-Za-z0-9_+-]+){0,2}$", value):
+    if not isinstance(value, str) or not re.fullmatch(r"[A-Za-z][A-Za-z0-9_+-]*(/[A-Za-z0-9_+-]+){0,2}", value):
         return "is not a time zone of the tz database such as Asia/Makassar"
     if zoneinfo is not None:
         try:
@@ -85,7 +85,7 @@ def event_time(value):
     """Empty, or a time written 2026-12-01 07:00 (a real date and time)."""
     if value in ("", None):
         return None
-    match = TIME_RE.match(value) if isinstance(value, str) else None
+    match = TIME_RE.fullmatch(value) if isinstance(value, str) else None
     if not match:
         return "must be written like 2026-12-01 07:00, or left empty"
     year, month, day, hour, minute = (int(part) for part in match.groups())
@@ -98,7 +98,7 @@ def event_time(value):
 def mac(value):
     """A unicast MAC address of a device: six octets, not all zero, not multicast or broadcast."""
     text = value.lower() if isinstance(value, str) else None
-    if text is None or not re.match(r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$", text):
+    if text is None or not re.fullmatch(r"[0-9a-f]{2}(:[0-9a-f]{2}){5}", text):
         return "is not a MAC address like 02:00:00:00:10:01 (quote it in YAML)"
     if text == "00:00:00:00:00:00":
         return "is the all-zero address; give the device's own MAC"

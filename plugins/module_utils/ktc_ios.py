@@ -35,7 +35,7 @@ _IOS_RANGE_RE = re.compile(r"^([A-Za-z-]+(?:[0-9]+/)*)([0-9]+)-([0-9]+)$")
 
 def canonical(port):
     """GigabitEthernet1/0/2 for Gi1/0/2, gigabitethernet1/0/2 or GigabitEthernet1/0/2."""
-    match = _IOS_NAME_RE.match(port)
+    match = _IOS_NAME_RE.fullmatch(port)
     if not match:
         return port
     kind, number = match.groups()
@@ -50,7 +50,7 @@ def expand_ports(spec):
     (GigabitEthernet1/0/1-24). Returns (ports in order, [problems])."""
     ports, problems = [], []
     for item in spec if isinstance(spec, list) else [spec]:
-        match = _IOS_RANGE_RE.match(item) if isinstance(item, str) else None
+        match = _IOS_RANGE_RE.fullmatch(item) if isinstance(item, str) else None
         if match:
             prefix, first, last = match.group(1), int(match.group(2)), int(match.group(3))
             if first > last or last - first > 127:

@@ -148,7 +148,7 @@ def _validate_uplinks(site, errors):
         if not isinstance(uplink, dict):
             errors.append("%s: must be a mapping {name, bandwidth_mbit}." % where)
             continue
-        if not isinstance(uplink.get("name"), str) or not ID_RE.match(uplink["name"]) \
+        if not isinstance(uplink.get("name"), str) or not ID_RE.fullmatch(uplink["name"]) \
                 or len(uplink["name"]) > UPLINK_NAME_MAX:
             errors.append("%s.name: %r must be 2..%d of [a-z0-9-] (core names a device ifb-<name>, and Linux device "
                           "names have at most %d characters)." % (where, uplink.get("name"), UPLINK_NAME_MAX,
@@ -184,7 +184,7 @@ def _validate_services(site, macs, errors):
                           "(give mac: so that DHCP hands it to the server)." % where)
         elif unknown:
             errors.append("%s: unknown field(s) %s; a service has name, ports and mac." % (where, ", ".join(unknown)))
-        if not isinstance(service.get("name"), str) or not ID_RE.match(service["name"]):
+        if not isinstance(service.get("name"), str) or not ID_RE.fullmatch(service["name"]):
             errors.append("%s.name: %r must be 2..24 of [a-z0-9-]." % (where, service.get("name")))
         elif service["name"] in names:
             errors.append("%s.name: used twice; service names must be unique." % where)
@@ -203,7 +203,7 @@ def _validate_services(site, macs, errors):
             errors.append("%s.ports: give a list such as [tcp/443]." % where)
             continue
         for port in ports:
-            match = PORT_RE.match(port) if isinstance(port, str) else None
+            match = PORT_RE.fullmatch(port) if isinstance(port, str) else None
             if not match or not 1 <= int(match.group(2)) <= 65535:
                 errors.append("%s.ports: %r is not tcp/N or udp/N with N in 1..65535." % (where, port))
 
@@ -268,7 +268,7 @@ def _validate_segments(office, where, errors):
             continue
         name = segment.get("name")
         seg_where = "%s.segments[%s]" % (where, name if isinstance(name, str) else index)
-        if not isinstance(name, str) or not SEGMENT_RE.match(name):
+        if not isinstance(name, str) or not SEGMENT_RE.fullmatch(name):
             errors.append("%s.name: %r must be 1..12 of [a-z0-9-], not starting or ending with '-'."
                           % (seg_where, name))
         elif name in names:
@@ -319,7 +319,7 @@ def _validate_reservations(office, where, segment_names, macs, errors):
             continue
         name = reservation.get("name")
         res_where = "%s.reservations[%s]" % (where, name if isinstance(name, str) else index)
-        if not isinstance(name, str) or not SEGMENT_RE.match(name):
+        if not isinstance(name, str) or not SEGMENT_RE.fullmatch(name):
             errors.append("%s.name: %r must be 1..12 of [a-z0-9-]." % (res_where, name))
         elif name in names:
             errors.append("%s.name: used twice in this office; reservation names must be unique." % res_where)
@@ -351,7 +351,7 @@ def validate_site(site):
     problem = grammar.timezone(site.get("timezone", DEFAULT_TIMEZONE))
     if problem:
         errors.append("ktc_site.timezone: %r %s. Fix: KTC is Asia/Makassar (WITA)." % (site.get("timezone"), problem))
-    if not isinstance(site.get("domain"), str) or not DOMAIN_RE.match(site["domain"]):
+    if not isinstance(site.get("domain"), str) or not DOMAIN_RE.fullmatch(site["domain"]):
         errors.append("ktc_site.domain: %r is not a DNS domain such as ktc.sumbawabaratkab.go.id."
                       % (site.get("domain"),))
     _validate_network_plan(site, errors)
@@ -369,7 +369,7 @@ def validate_site(site):
             continue
         office_id = office.get("id")
         where = "ktc_site.offices[%s]" % (office_id if isinstance(office_id, str) else index)
-        if not isinstance(office_id, str) or not ID_RE.match(office_id):
+        if not isinstance(office_id, str) or not ID_RE.fullmatch(office_id):
             errors.append("%s.id: %r must be 2..24 of [a-z0-9-], not starting or ending with '-' (quote it if YAML "
                           "reads it as a number or boolean)." % (where, office_id))
         elif office_id in seen_ids:
@@ -447,7 +447,7 @@ def with_events(site, events):
             errors.append("%s: unknown field(s) %s; an event has %s." % (where, ", ".join(unknown), ", ".join(EVENT_KEYS)))
         name = event.get("name")
         office = offices.get(event.get("office")) if isinstance(event.get("office"), str) else None
-        if not isinstance(name, str) or not SEGMENT_RE.match(name):
+        if not isinstance(name, str) or not SEGMENT_RE.fullmatch(name):
             errors.append("%s.name: %r must be 1..12 of [a-z0-9-] (it becomes the segment's name), e.g. cat-asn-1."
                           % (where, name))
         if office is None:

@@ -90,6 +90,11 @@ REFUSALS = [
      ["port 'ssssssssssssssss' is 16 characters long; Linux interface names have at most 15"]),
     ("uplink port with a newline", lambda s, c, w: w["sw-bkpsdm"].update(uplink="eth1\nx"),
      ["switch sw-bkpsdm: ktc_switch_uplink 'eth1\\nx' is not a Linux interface name"]),
+    # re.match with $ accepts one newline at the end: every grammar matches the whole value.
+    ("uplink port with a newline at its end", lambda s, c, w: w["sw-bkpsdm"].update(uplink="eth1\n"),
+     ["switch sw-bkpsdm: ktc_switch_uplink 'eth1\\n' is not a Linux interface name"]),
+    ("host name with a newline at its end", lambda s, c, w: w["sw-bkpsdm"].update(name="sw-bkpsdm\n"),
+     ["is not a host name"]),
     ("Linux port name on a Cisco switch", lambda s, c, w: w["sw-bkpsdm"].update(platform="cisco_ios", uplink="Gi1/0/48",
                                                                                access_ports={"staff": ["swp1"]}),
      ["port 'swp1' is not an IOS interface name"]),
