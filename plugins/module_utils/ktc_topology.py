@@ -12,9 +12,12 @@ Input, one dict per switch (what ``wiring_from_inventory`` reads from the invent
 ports (an LACP bond, named ``parent_bond`` on the parent); ``uplink`` the switch's own port towards its parent,
 or a list (``uplink_bond``). A switch written the old way, with ``core_port`` only, hangs off core on that port.
 
-Output of ``build``: {"core": {name, trunks: [...], segments: [facts of the segments core serves]},
-                      "switches": {name: {..., access: [...], uplink: {...}, downlinks: [...], vlans: [...]}},
-                      "order": [switch names, parents before children]}
+Output of ``build``: {"core": {name, trunks: [...], bonds, bond_members, segments: [facts of the segments served]},
+                      "switches": {name: {..., access: [...], uplink: {...}, downlinks: [...], trunks, bonds,
+                                          bond_members, interfaces, vlans: [...]}},
+                      "order": [switch names, parents before children], "planned": [switch names]}
+``bonds`` and ``bond_members`` ({link, member}) are flat lists so that a role renders one file per item without
+building lists itself; a switch's ``trunks`` are its uplink (``kind`` uplink) then its downlinks.
 A trunk carries exactly the VLANs of the segments with an access port below it, plus management.
 Pure Python, no Ansible import.
 """
@@ -334,12 +337,14 @@ def build(site, segment_facts, core, switches, events=()):
             served |= below
             downlinks.append(_link(child, child["parent_ports"], child.get("parent_bond"), below, facts, order,
                                    "to " + child["name"]))
+        uplink = _link(switch, switch["uplink_ports"], switch.get("uplink_bond"), served, facts, order,
+                       "to core" if depth[switch["name"]] == 1 else "to " + switch["parent"])
         model[switch["name"]] = dict(
-            switch, depth=depth[switch["name"]], access=access, downlinks=downlinks,
+            switch, depth=depth[switch["name"]], access=access, downlinks=downlinks, uplink=uplink,
             offices=sorted(set(a["office"] for a in access) | set(switch.get("serves") or [])),
             vlans=sorted(facts[key]["vlan"] for key in served),
-            uplink=_link(switch, switch["uplink_ports"], switch.get("uplink_bond"), served, facts, order,
-                         "to core" if depth[switch["name"]] == 1 else "to " + switch["parent"]))
+            interfaces=[link["interface"] for link in [uplink] + downlinks] + [port["name"] for port in access],
+            **_trunk_files([dict(uplink, kind="uplink")] + [dict(link, kind="downlink") for link in downlinks]))
         return served
 
     trunks, served, errors = [], {}, []
@@ -355,12 +360,19 @@ def build(site, segment_facts, core, switches, events=()):
     if errors:
         raise SiteError(errors)
     return {
-        "core": {"name": core_name, "trunks": trunks,
-                 "segments": [facts[key] for key in sorted(served, key=order.get)]},
+        "core": dict(_trunk_files(trunks), name=core_name,
+                     segments=[facts[key] for key in sorted(served, key=order.get)]),
         "switches": model,
         "order": [name for name, _ in sorted(depth.items(), key=lambda item: (item[1], item[0]))],
         "planned": sorted(switch["name"] for switch in switches if switch["planned"]),
     }
+
+
+def _trunk_files(trunks):
+    """A device's trunks, and its bonds and their member ports as flat lists: one item per file the roles render."""
+    bonds = [link for link in trunks if link["bond"]]
+    return {"trunks": trunks, "bonds": bonds,
+            "bond_members": [{"link": link, "member": member} for link in bonds for member in link["members"]]}
 
 
 def _link(switch, ports, bond, served, facts, order, towards):
