@@ -47,3 +47,23 @@ def test_the_scenarios_cover_both_platforms_and_an_open_event():
     event = tree(os.path.join(GOLDEN, "lab-event"))
     assert b"cat-asn-1" in event["core/etc/kea/kea-dhcp4.conf"]
     assert b"cat-asn-1" not in tree(os.path.join(GOLDEN, "lab"))["core/etc/kea/kea-dhcp4.conf"]
+
+
+def test_moving_production_from_the_star_to_the_tree_moves_no_segment(tmp_path):
+    """The rehearsal of docs/operators.md "Moving from one NIC per switch to the backbone": production as it was wired (each switch
+    on a NIC of core) and as it is (a bond to the backbone, switches below it) give core the same segments: every
+    VLAN interface, address, DHCP pool, DNS record, firewall set and shaping class is byte-identical; only the
+    trunk, bond and management-VLAN files of the links themselves differ."""
+    run = subprocess.run([os.path.join(REPO, "scripts", "render.sh"), "production-star", str(tmp_path)], cwd=REPO,
+                         capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stdout + run.stderr
+    star, tree_ = tree(tmp_path / "production-star" / "core-ktc"), tree(os.path.join(GOLDEN, "production", "core-ktc"))
+
+    def link_file(path):
+        return os.path.basename(path).startswith(("19-ktc-", "20-ktc-trunk-", "26-ktc-", "ktc-bundle-core_router"))
+
+    same = sorted(path for path in star if not link_file(path))
+    assert same == sorted(path for path in tree_ if not link_file(path))
+    assert [p for p in same if "30-ktc-vlan" in p], "no segment interface rendered"
+    assert [path for path in same if star[path] != tree_[path]] == []
+    assert sorted(p for p in star if "20-ktc-trunk-" in p) != sorted(p for p in tree_ if "20-ktc-trunk-" in p)
