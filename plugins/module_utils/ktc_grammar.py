@@ -48,6 +48,18 @@ def text_line(value, longest=120):
     return None
 
 
+IOS_BOND_RE = re.compile(r"(Po|Port-channel)[1-9][0-9]{0,2}", re.IGNORECASE)
+
+
+def bond(value, platform="linux_bridge"):
+    """The name of an LACP bond of ``platform``: a Linux interface name, or an IOS port-channel (Port-channel1)."""
+    if platform == "cisco_ios":
+        if not isinstance(value, str) or not IOS_BOND_RE.fullmatch(value):
+            return "is not an IOS port-channel such as Port-channel1"
+        return None
+    return interface(value, platform)
+
+
 def interface(value, platform="linux_bridge"):
     """A port or interface name of ``platform`` (linux_bridge and core are Linux; cisco_ios is IOS)."""
     if not isinstance(value, str) or not value:

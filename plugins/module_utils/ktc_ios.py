@@ -86,7 +86,9 @@ def switch_config(site, switch, gateway, max_macs, mac_timeout_s, dhcp_per_s):
     ``switch``: the switch as the wiring model (ktc_topology.build) gives it: {name, office, depth, parent, uplink
     {interface, segments}, downlinks [{switch, interface, segments}], access [{name, office, segment, vlan}] (open
     events applied), ports (the inventory's ktc_switch_ports), management_address}; ``gateway``: the management
-    prefix's router. Returns {vlans, interfaces, l2_interfaces, l3_interfaces, static_routes} in the form of each
+    prefix's router. A link with several ports (``bond``) is an LACP port-channel: ``lag_interfaces`` joins its
+    members, which carry the same trunk. Returns {vlans, interfaces, l2_interfaces, lag_interfaces, l3_interfaces,
+    static_routes} in the form of each
     resource module's ``config``, ``guard_global`` (lines for the global configuration), ``guard_interfaces``
     ({port: lines}) and ``guard_rendered`` (all of them as one list of commands, each port's lines after its
     ``interface`` line).
@@ -96,8 +98,10 @@ def switch_config(site, switch, gateway, max_macs, mac_timeout_s, dhcp_per_s):
     prefix_length = site["management"]["prefix"].split("/")[1]
     uplink = switch["uplink"]["interface"]
     access = switch["access"]
-    named = set(canonical(port["name"]) for port in access) | {canonical(uplink)} \
-        | set(canonical(link["interface"]) for link in switch["downlinks"])
+    links = [switch["uplink"]] + switch["downlinks"]
+    # A bond's member ports belong to its link: never parked.
+    named = set(canonical(port["name"]) for port in access) \
+        | set(canonical(name) for link in links for name in [link["interface"]] + list(link.get("members") or []))
     unused = [port for port in expand_ports(switch.get("ports") or [])[0] if canonical(port) not in named]
     svi = "Vlan%d" % management_vlan
     # The VLANs of every segment below this switch (its uplink carries exactly those), plus management.
@@ -110,19 +114,28 @@ def switch_config(site, switch, gateway, max_macs, mac_timeout_s, dhcp_per_s):
         # `no shutdown` for either value of `shutdown` it is given, so `enabled` would change on every run.
         vlans.append({"vlan_id": parking, "name": "parking", "state": "suspend", "shutdown": "disabled"})
     towards = "core" if switch.get("depth", 1) == 1 else switch.get("parent")
-    interfaces = [{"name": uplink, "description": "trunk to %s" % towards, "enabled": True}]
-    # Each trunk carries exactly management and the VLANs below it, tagged; the native VLAN stays VLAN 1, which is
-    # not allowed, so no untagged frame crosses it; no DTP on any link.
-    l2_interfaces = [{"name": uplink, "mode": "trunk", "nonegotiate": True,
-                      "trunk": {"allowed_vlans": [str(vlan) for vlan in trunk_vlans]}}]
+    interfaces, l2_interfaces, lag_interfaces = [], [], []
     # DHCP replies come only from core, above: the uplink is trusted. A switch below inspects its own access ports,
     # so ARP from a downlink is trusted too; DHCP from below is not (no server sits there).
     guard_interfaces = {uplink: ["ip dhcp snooping trust", "ip arp inspection trust"]}
-    for link in switch["downlinks"]:
-        interfaces.append({"name": link["interface"], "description": "trunk to %s" % link["switch"], "enabled": True})
-        l2_interfaces.append({"name": link["interface"], "mode": "trunk", "nonegotiate": True, "trunk": {
-            "allowed_vlans": [str(management_vlan)] + [str(fact["vlan"]) for fact in link["segments"]]}})
-        guard_interfaces[link["interface"]] = ["ip arp inspection trust"]
+    for link in links:
+        label = "trunk to %s" % (towards if link is switch["uplink"] else link["switch"])
+        # Each trunk carries exactly management and the VLANs below it, tagged; the native VLAN stays VLAN 1, which is
+        # not allowed, so no untagged frame crosses it; no DTP on any link.
+        trunk = {"mode": "trunk", "nonegotiate": True, "trunk": {"allowed_vlans": [str(management_vlan)] + [
+            str(fact["vlan"]) for fact in link["segments"]]}}
+        interfaces.append({"name": link["interface"], "description": label, "enabled": True})
+        l2_interfaces.append(dict(trunk, name=link["interface"]))
+        if link["bond"]:
+            # An LACP port-channel: its members carry the same trunk (IOS suspends a member that differs).
+            lag_interfaces.append({"name": link["interface"], "members": [
+                {"member": member, "mode": "active"} for member in link["members"]]})
+            for member in link["members"]:
+                interfaces.append({"name": member, "description": "%s, in %s" % (label, link["interface"]),
+                                   "enabled": True})
+                l2_interfaces.append(dict(trunk, name=member))
+        if link is not switch["uplink"]:
+            guard_interfaces[link["interface"]] = ["ip arp inspection trust"]
     access_lines = [
         "switchport port-security maximum %d" % max_macs,
         "switchport port-security violation restrict",
@@ -165,6 +178,7 @@ def switch_config(site, switch, gateway, max_macs, mac_timeout_s, dhcp_per_s):
         "vlans": vlans,
         "interfaces": interfaces,
         "l2_interfaces": l2_interfaces,
+        "lag_interfaces": lag_interfaces,
         "l3_interfaces": [{"name": svi, "ipv4": [{"address": "%s/%s" % (switch["management_address"],
                                                                         prefix_length)}]}],
         "static_routes": [{"address_families": [{"afi": "ipv4", "routes": [

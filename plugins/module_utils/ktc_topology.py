@@ -190,10 +190,10 @@ def _validate_links(switches, core, core_interfaces, management_vlan, errors):
                 parent_ports[(parent, port)] = switch["name"]
         if len(ports) > 1 or switch.get("parent_bond") is not None:
             bond = switch.get("parent_bond")
-            problem = grammar.interface(bond, platform)
+            problem = grammar.bond(bond, platform)
             if problem:
-                errors.append("%s: ktc_parent_bond %r %s. Fix: name the bond the ports %s form on %s, such as bond0."
-                              % (where, bond, problem, ", ".join(ports), parent))
+                errors.append("%s: ktc_parent_bond %r %s. Fix: name the bond the ports %s form on %s (bond0; "
+                              "Port-channel1 on IOS)." % (where, bond, problem, ", ".join(ports), parent))
             elif parent == core and len("%s.%d" % (bond, management_vlan)) > grammar.LINUX_IFNAME_MAX:
                 errors.append("%s: ktc_parent_bond %s makes core's management VLAN device %s.%d, longer than the %d "
                               "characters Linux allows. Fix: a shorter name, such as bond0." % (
@@ -209,7 +209,7 @@ def _validate_links(switches, core, core_interfaces, management_vlan, errors):
                           "have as many ports. Fix: list the switch's own ports of the link in ktc_switch_uplink."
                           % (where, len(uplinks), len(ports)))
         elif len(uplinks) > 1 or switch.get("uplink_bond") is not None:
-            problem = grammar.interface(switch.get("uplink_bond"), switch.get("platform"))
+            problem = grammar.bond(switch.get("uplink_bond"), switch.get("platform"))
             if problem:
                 errors.append("%s: ktc_switch_uplink_bond %r %s. Fix: name the bond of %s on this switch (bond0; "
                               "Port-channel1 on IOS)." % (where, switch.get("uplink_bond"), problem, ", ".join(uplinks)))

@@ -7,6 +7,7 @@ copied from the output: a role that ignored the ledger, or a ledger other than t
 import ipaddress
 import json
 import os
+import shutil
 import subprocess
 
 import pytest
@@ -34,14 +35,14 @@ def core_management_address():
     return core["ktc_management_address"]
 
 
-def render(tmp_path, ledger_path):
+def render(tmp_path, ledger_path, inventory=PRODUCTION):
     """Run tests/playbooks/cisco_rendered.yml for the switch; return its access_switch_ios_commands."""
     env = dict(os.environ, ANSIBLE_STDOUT_CALLBACK="ansible.posix.json", ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"),
                ANSIBLE_LOCAL_TEMP=str(tmp_path / "tmp"), ANSIBLE_NOCOLOR="1",
                # network_cli's per-host sockets, away from ~/.ansible and from a run next to this one.
                ANSIBLE_PERSISTENT_CONTROL_PATH_DIR=str(tmp_path / "pc"))
     completed = subprocess.run(
-        ["ansible-playbook", "-i", PRODUCTION, "--limit", SWITCH, "-e", "ktc_ledger_path=%s" % ledger_path,
+        ["ansible-playbook", "-i", str(inventory), "--limit", SWITCH, "-e", "ktc_ledger_path=%s" % ledger_path,
          os.path.join(REPO, "tests", "playbooks", "cisco_rendered.yml")],
         cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
     assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr
@@ -231,3 +232,31 @@ def test_a_changed_ledger_changes_the_commands(tmp_path):
     check(commands, expected(moved))
     with pytest.raises(AssertionError):
         check(commands, expected(production))
+
+
+def test_a_bonded_uplink_is_an_lacp_port_channel_whose_members_carry_its_trunk(tmp_path):
+    """production with sw-setda's uplink made a two-port LACP bond (Port-channel1) to the backbone, rendered by
+    cisco.ios: the members join the channel group in active mode and carry the same trunk, neither parked nor
+    guarded as access ports; the port-channel is the trusted trunk."""
+    inventory = tmp_path / "inventory"
+    shutil.copytree(PRODUCTION, inventory)
+    hosts = load_yaml(inventory, "hosts.yml")
+    switch = hosts["all"]["children"]["access_switches"]["children"]["cisco_access_switches"]["hosts"][SWITCH]
+    switch.update(ktc_parent_port=["sfp1", "sfp10"], ktc_parent_bond="bond1",
+                  ktc_switch_uplink=["GigabitEthernet1/0/1", "GigabitEthernet1/0/25"], ktc_switch_uplink_bond="Port-channel1")
+    (inventory / "hosts.yml").write_text(yaml.safe_dump(hosts, default_flow_style=False))
+    commands = render(tmp_path, os.path.join(PRODUCTION, "ipam.yml"), inventory)
+
+    assert commands["lag_interfaces"] == ["interface GigabitEthernet1/0/1", "channel-group 1 mode active",
+                                          "interface GigabitEthernet1/0/25", "channel-group 1 mode active"]
+    l2 = blocks(commands["l2_interfaces"])
+    trunk = sorted(l2["Port-channel1"])
+    assert "switchport mode trunk" in trunk and "switchport nonegotiate" in trunk
+    assert sorted(l2["GigabitEthernet1/0/1"]) == trunk and sorted(l2["GigabitEthernet1/0/25"]) == trunk
+    interfaces = blocks(commands["interfaces"])
+    assert interfaces["Port-channel1"] == ["description trunk to sw-diskominfo", "no shutdown"]
+    assert interfaces["GigabitEthernet1/0/25"] == ["description trunk to sw-diskominfo, in Port-channel1", "no shutdown"]
+    guarded = blocks(commands["first_hop_security"][next(i for i, line in enumerate(commands["first_hop_security"])
+                                                         if line.startswith("interface ")):])
+    assert sorted(guarded["Port-channel1"]) == ["ip arp inspection trust", "ip dhcp snooping trust"]
+    assert "GigabitEthernet1/0/1" not in guarded and "GigabitEthernet1/0/25" not in guarded

@@ -160,6 +160,10 @@ REFUSALS = [
     ("bond without a name", lambda s, c, w: wire(w["sw-bkpsdm"], "core", ["eth4", "eth6"], uplink=["eth1", "eth2"]),
      ["switch sw-bkpsdm: ktc_parent_bond None must be an interface name. Fix: name the bond the ports eth4, eth6 form "
       "on core"]),
+    ("Cisco bond that is no port-channel", lambda s, c, w: (
+        cisco(w["sw-bkpsdm"]), wire(w["sw-bkpsdm"], "sw-dukcapil", ["swp3", "swp4"], bond="bond1",
+                                    uplink=["GigabitEthernet1/0/1", "GigabitEthernet1/0/2"], uplink_bond="bond0")),
+     ["switch sw-bkpsdm: ktc_switch_uplink_bond 'bond0' is not an IOS port-channel such as Port-channel1"]),
     ("bond of two ports to one uplink port", lambda s, c, w: wire(w["sw-bkpsdm"], "core", ["eth4", "eth6"], bond="bond0"),
      ["switch sw-bkpsdm: ktc_switch_uplink names 1 port(s) and ktc_parent_port 2"]),
     ("bond member used twice", lambda s, c, w: wire(w["sw-bkpsdm"], "core", ["eth4", "eth3"], bond="bond0",

@@ -6,9 +6,17 @@ import ktc_ios
 
 SITE = {"management": {"vlan": 10, "prefix": "10.40.255.0/24"}}
 STAFF, WIFI = ({"office": "setda", "segment": "staff", "vlan": 101}, {"office": "setda", "segment": "wifi", "vlan": 102})
+
+
+def link(interface, segments, switch="sw-setda", members=None):
+    """One end of a trunk as the wiring model gives it (a bond when it has several member ports)."""
+    return {"switch": switch, "interface": interface, "segments": segments, "members": members or [interface],
+            "bond": members is not None}
+
+
 # A switch as the wiring model gives it: its uplink towards core carries its two segments.
 SWITCH = {"name": "sw-setda", "office": "setda", "depth": 1, "parent": "core", "management_address": "10.40.255.11",
-          "uplink": {"interface": "GigabitEthernet1/0/1", "segments": [STAFF, WIFI]}, "downlinks": [],
+          "uplink": link("GigabitEthernet1/0/1", [STAFF, WIFI]), "downlinks": [],
           "access": [dict(STAFF, name="Gi1/0/2"), dict(WIFI, name="GigabitEthernet1/0/3")],
           "ports": ["GigabitEthernet1/0/1-4"]}
 
@@ -60,8 +68,8 @@ def test_a_daisy_chained_switch_trunks_to_its_parent_and_to_its_child():
     below = {"office": "bkpsdm", "segment": "staff", "vlan": 104}
     switch = dict(SWITCH, depth=2, parent="sw-backbone", ports=["GigabitEthernet1/0/1-6"],
                   access=SWITCH["access"] + [dict(other, name="GigabitEthernet1/0/4")],
-                  uplink={"interface": "GigabitEthernet1/0/1", "segments": [STAFF, WIFI, other, below]},
-                  downlinks=[{"switch": "sw-annex", "interface": "GigabitEthernet1/0/6", "segments": [below]}])
+                  uplink=link("GigabitEthernet1/0/1", [STAFF, WIFI, other, below]),
+                  downlinks=[link("GigabitEthernet1/0/6", [below], switch="sw-annex")])
     config = ktc_ios.switch_config(SITE, switch, "10.40.255.1", 4, 1800, 5)
     l2 = {entry["name"]: entry for entry in config["l2_interfaces"]}
     assert l2["GigabitEthernet1/0/1"]["trunk"]["allowed_vlans"] == ["10", "101", "102", "103", "104"]
@@ -77,3 +85,27 @@ def test_a_daisy_chained_switch_trunks_to_its_parent_and_to_its_child():
     assert config["guard_interfaces"]["GigabitEthernet1/0/6"] == ["ip arp inspection trust"]
     assert [p for p, entry in l2.items() if entry.get("access", {}).get("vlan") == 999] == ["GigabitEthernet1/0/5"]
     assert "ip dhcp snooping vlan 101-104" in config["guard_global"]
+
+
+def test_a_bonded_uplink_and_downlink_are_lacp_port_channels_whose_members_carry_the_same_trunk():
+    below = {"office": "bkpsdm", "segment": "staff", "vlan": 104}
+    switch = dict(SWITCH, ports=["GigabitEthernet1/0/1-8"], access=[dict(STAFF, name="Gi1/0/3"), dict(WIFI, name="Gi1/0/4")],
+                  uplink=link("Port-channel1", [STAFF, WIFI, below], members=["Gi1/0/1", "Gi1/0/2"]),
+                  downlinks=[link("Port-channel2", [below], switch="sw-annex", members=["Gi1/0/7", "Gi1/0/8"])])
+    config = ktc_ios.switch_config(SITE, switch, "10.40.255.1", 4, 1800, 5)
+    assert config["lag_interfaces"] == [
+        {"name": "Port-channel1", "members": [{"member": "Gi1/0/1", "mode": "active"},
+                                               {"member": "Gi1/0/2", "mode": "active"}]},
+        {"name": "Port-channel2", "members": [{"member": "Gi1/0/7", "mode": "active"},
+                                               {"member": "Gi1/0/8", "mode": "active"}]}]
+    l2 = {entry["name"]: entry for entry in config["l2_interfaces"]}
+    for name in ("Port-channel1", "Gi1/0/1", "Gi1/0/2"):
+        assert l2[name]["mode"] == "trunk" and l2[name]["trunk"]["allowed_vlans"] == ["10", "101", "102", "104"]
+    for name in ("Port-channel2", "Gi1/0/7", "Gi1/0/8"):
+        assert l2[name]["trunk"]["allowed_vlans"] == ["10", "104"]
+    # Members are neither parked nor guarded as access ports; the trust goes on the port-channel.
+    assert [p for p, entry in l2.items() if entry.get("access", {}).get("vlan") == 999] == [
+        "GigabitEthernet1/0/5", "GigabitEthernet1/0/6"]
+    assert config["guard_interfaces"]["Port-channel1"] == ["ip dhcp snooping trust", "ip arp inspection trust"]
+    assert config["guard_interfaces"]["Port-channel2"] == ["ip arp inspection trust"]
+    assert "Gi1/0/1" not in config["guard_interfaces"] and "Gi1/0/7" not in config["guard_interfaces"]
