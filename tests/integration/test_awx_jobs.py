@@ -28,7 +28,7 @@ def test_backup_then_restore_core_after_breaking_it(awx_scm, core, clients, tmp_
     with tarfile.open(backups / "lab" / CORE_NAME / archives[CORE_NAME][0]) as archive:
         members = archive.getnames()
         lease_file = archive.extractfile("var/lib/kea/kea-leases4.csv").read()
-    assert {"etc/kea/kea-dhcp4.conf", "etc/unbound/unbound.conf", "etc/nftables.d/20-ktc-filter.nft",
+    assert {"etc/kea/kea-dhcp4.conf", "etc/unbound/unbound.conf", "etc/nftables.conf",
             "usr/local/sbin/ktc-shaping"} <= set(members)
     assert subprocess.run(["sha256sum"], input=lease_file, capture_output=True).stdout.decode() == leases + "\n"
 

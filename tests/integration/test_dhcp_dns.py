@@ -158,8 +158,8 @@ def test_core_after_a_power_cut_fails_closed_rolls_back_what_was_unconfirmed_and
     returncode, output = ad_hoc(CORE_NAME, "ktc_apply", dict(bundle, files=[{"path": PENDING, "content": "pending\n"}],
                                                              confirm_timeout=900))
     assert returncode == 0 and "rollback_armed: true" in output, output
-    core.check_output("cp /etc/nftables.d/20-ktc-filter.nft /root/filter.nft && "
-                      "echo 'this is not nftables' >> /etc/nftables.d/20-ktc-filter.nft && sync")
+    core.check_output("cp /etc/nftables.conf /root/nftables.conf && "
+                      "echo 'this is not nftables' >> /etc/nftables.conf && sync")
     boot_id = core.check_output("cat /proc/sys/kernel/random/boot_id")
     power_cut(CORE_NAME)
     try:
@@ -177,7 +177,7 @@ def test_core_after_a_power_cut_fails_closed_rolls_back_what_was_unconfirmed_and
         # Set at boot (nf_conntrack is loaded before systemd-sysctl runs), not only by a converge.
         assert core.sysctl("net.netfilter.nf_conntrack_max") == conntrack_max
     finally:
-        core.run("cp /root/filter.nft /etc/nftables.d/20-ktc-filter.nft && rm /root/filter.nft && "
+        core.run("cp /root/nftables.conf /etc/nftables.conf && rm /root/nftables.conf && "
                  "systemctl restart nftables; rm -rf %s /var/lib/ktc-apply/lab-pending" % PENDING)
     assert core.sysctl("net.ipv4.ip_forward") == 1
     assert "table inet ktc_failsafe" not in core.check_output("nft list tables")
