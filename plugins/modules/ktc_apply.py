@@ -29,7 +29,8 @@ description:
     while a rollback runs waits for it and then fails with C(ROLLBACK); a rollback whose confirm came first does
     nothing.
   - If an activation command fails, the previous files are restored and activated at once and the module fails.
-  - C(changed) is true only when a file's content, mode or presence changes; nothing is activated otherwise.
+  - C(changed) is true only when a file's content, mode or presence changes, or when the running state of a function
+    checked live (O(activate[].live)) differs from its file; nothing is activated otherwise.
 options:
   name:
     description: Name of the bundle (usually the role); keys the saved previous versions and the rollback timer.
@@ -75,6 +76,24 @@ options:
         description: Globs; run only if a changed file matches one (all changes when omitted).
         type: list
         elements: str
+      live:
+        description:
+          - The function this command activates, checked live. The module compares the device's running state with
+            the state the rendered file O(activate[].live.path) gives (see C(plugins/module_utils/ktc_live.py)), and
+            runs the command also when no file changed but the running state differs (changed, reported in
+            C(live_drift)). After the command ran, the running state must equal the repository's, or the module fails
+            (and restores the previous files when it installed any).
+        type: dict
+        suboptions:
+          check:
+            description: "C(nftables): the running ruleset against the file loaded in a throwaway network namespace."
+            type: str
+            required: true
+            choices: [nftables]
+          path:
+            description: The file of O(files) that holds the intended state.
+            type: path
+            required: true
   confirm_timeout:
     description: Seconds after which the host restores the previous files unless confirmed; 0 disables.
     type: int
@@ -129,6 +148,12 @@ activated:
   returned: success
   type: list
   elements: str
+live_drift:
+  description: For each function whose running state differed from the repository, what differs (also in check mode).
+  returned: success
+  type: list
+  elements: str
+  sample: ["live ruleset differs from /etc/nftables.conf (- live, + repository): -accept"]
 rollback_armed:
   description: Whether a rollback timer now waits for confirmation.
   returned: success
@@ -151,6 +176,14 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_bytes, to_text
+
+try:
+    from ansible.module_utils.ktc_live import CHECKS, summary
+except ImportError:  # run as a script by the unit tests: the project's module_utils sit beside this directory
+    import sys
+
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "module_utils"))
+    from ktc_live import CHECKS, summary  # noqa: E402 pylint: disable=wrong-import-position
 
 ROLLBACK_SCRIPT = """#!/bin/sh
 # Written by ktc_apply: restore the previous files of bundle {name} and activate them again.
@@ -281,6 +314,40 @@ def plan(module):
     return changes, diffs
 
 
+def live_drift(module, indexes=None):
+    """{activation index: (check result, source path)} of the activations whose function runs differently from its
+    file (only ``indexes`` when given)."""
+    contents = dict((spec["path"], spec["content"]) for spec in module.params["files"])
+
+    def runner(argv):
+        rc, out, err = module.run_command(argv)
+        return rc, to_text(out), to_text(err)
+
+    drift = {}
+    for index, spec in enumerate(module.params["activate"]):
+        live = spec.get("live")
+        if not live or (indexes is not None and index not in indexes):
+            continue
+        if live["path"] not in contents:
+            module.fail_json(msg="bundle %s: the live check of `%s` names %s, which the bundle does not render"
+                             % (module.params["name"], spec["command"], live["path"]))
+        try:
+            result = CHECKS[live["check"]](runner, contents[live["path"]])
+        except RuntimeError as exc:
+            module.fail_json(msg="bundle %s: live check %s: %s" % (module.params["name"], live["check"], exc))
+        if result["differs"]:
+            drift[index] = (result, live["path"])
+    return drift
+
+
+def still_drift(module, indexes, result, fail=True):
+    """After activation, the running state of each checked function that ran must be the repository's."""
+    still = [summary(found, source) for found, source in live_drift(module, set(indexes)).values()]
+    if still and fail:
+        module.fail_json(msg="bundle %s: after activation %s" % (module.params["name"], "; ".join(still)), **result)
+    return still
+
+
 def stage(module, changes):
     """Write each new file beside its destination and validate it there; return {path: staged_path}."""
     staged = {}
@@ -347,6 +414,10 @@ def main():
             activate=dict(type="list", elements="dict", default=[], options=dict(
                 command=dict(type="str", required=True),
                 when_changed=dict(type="list", elements="str"),
+                live=dict(type="dict", options=dict(
+                    check=dict(type="str", required=True, choices=sorted(CHECKS)),
+                    path=dict(type="path", required=True),
+                )),
             )),
             confirm_timeout=dict(type="int", default=0),
             confirm=dict(type="bool", default=False),
@@ -362,16 +433,32 @@ def main():
         confirm(module, state)
 
     changes, diffs = plan(module)
-    result = dict(changed=bool(changes), changed_files=[c[0] for c in changes], activated=[], rollback_armed=False)
+    drift = live_drift(module)
+    result = dict(changed=bool(changes or drift), changed_files=[c[0] for c in changes], activated=[],
+                  rollback_armed=False, live_drift=[summary(found, source) for found, source in drift.values()])
     if module._diff:
-        result["diff"] = diffs
-    if not changes or module.check_mode:
+        result["diff"] = diffs + [dict(before_header="%s (running)" % found["what"], after_header=source,
+                                       before=found["live"], after=found["intended"])
+                                  for found, source in drift.values()]
+    if not (changes or drift) or module.check_mode:
         module.exit_json(**result)
 
     changed_paths = [c[0] for c in changes]
-    commands = [spec["command"] for spec in module.params["activate"]
-                if not spec.get("when_changed")
-                or any(fnmatch.fnmatch(path, pattern) for path in changed_paths for pattern in spec["when_changed"])]
+    # A command runs when a file it activates changed, or when its function's running state drifted.
+    to_run = [index for index, spec in enumerate(module.params["activate"])
+              if (changes and not spec.get("when_changed")) or index in drift
+              or any(fnmatch.fnmatch(path, pattern) for path in changed_paths for pattern in spec.get("when_changed") or [])]
+    commands = [module.params["activate"][index]["command"] for index in to_run]
+    if not changes:
+        # The files are the repository's already: only the running state is put back, nothing to roll back to.
+        for command in commands:
+            rc, output = run(module, command)
+            result["activated"].append(command)
+            if rc != 0:
+                module.fail_json(msg="bundle %s: `%s` failed (rc=%d) putting back the running state:\n%s"
+                                 % (name, command, rc, output), **result)
+        still_drift(module, to_run, result)
+        module.exit_json(**result)
     all_commands = [spec["command"] for spec in module.params["activate"]]
 
     staged = stage(module, changes)
@@ -414,6 +501,13 @@ def main():
             run(module, "/bin/sh %s %s" % (script, "'activation failed: %s'" % command.replace("'", "")))
             module.fail_json(msg="bundle %s: `%s` failed (rc=%d); the previous files were restored and activated:\n%s"
                              % (name, command, rc, output), **result)
+    still = still_drift(module, to_run, result, fail=False)
+    if still:
+        disarm(module, name)
+        open(os.path.join(state, "pending"), "a").close()
+        run(module, "/bin/sh %s 'running state differs from the files after activation'" % script)
+        module.fail_json(msg="bundle %s: after activation %s; the previous files were restored and activated"
+                         % (name, "; ".join(still)), **result)
     result["applied_at"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
     module.exit_json(**result)
 

@@ -1,10 +1,12 @@
 """playbooks/drift_check.yml in the lab: green when every device matches the repository; a file changed by hand on
-core fails it with a summary naming the device, the role and the file, and the diff shows the change."""
+core fails it with a summary naming the device, the role and the file, and the diff shows the change. A change made
+by hand to the running state (the files untouched) is reported the same way and undone by the next converge."""
 
 import os
+import re
 import subprocess
 
-from conftest import CORE_NAME, REPO, awx_job
+from conftest import CORE_NAME, REPO, awx_job, converge
 
 HAND_EDIT = "// changed by hand on core, not through the repository"
 
@@ -40,3 +42,46 @@ def test_drift_check_refuses_to_run_for_real():
         capture_output=True, text=True, timeout=300)
     assert completed.returncode != 0 and "run it with --check --diff" in completed.stdout
     assert "PLAY [Core router" not in completed.stdout    # stopped before any device
+
+
+def drift_check_of(limit):
+    """playbooks/drift_check.yml run directly (as the AWX template does) on ``limit`` and the controller."""
+    completed = subprocess.run(
+        ["ansible-playbook", "-i", os.path.join(REPO, "inventories", "lab"), os.path.join(REPO, "playbooks", "drift_check.yml"),
+         "--check", "--diff", "--limit", "localhost," + limit],
+        cwd=REPO, env=dict(os.environ, ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"), ANSIBLE_NOCOLOR="1",
+                           ANSIBLE_FORCE_COLOR="0"),
+        capture_output=True, text=True, timeout=600)
+    return completed.returncode, completed.stdout + completed.stderr
+
+
+def changed_count(output, host):
+    return int(re.search(r"^%s\s+: ok=\d+\s+changed=(\d+)" % re.escape(host), output, re.M).group(1))
+
+
+def test_the_running_ruleset_changed_by_hand_is_reported_and_put_back(core, addressed_clients):
+    """An accept rule inserted at the top of the forward chain (every office opened to every other), then the filter
+    table deleted: each time the files are untouched, the drift check names core, the firewall and the difference,
+    and one converge puts the repository's ruleset back; a second converge changes nothing."""
+    offices = [c for c in addressed_clients if c.facts["kind"] == "office" and not c.facts["noc"]]
+    source = offices[0]
+    target = next(c for c in addressed_clients if (c.office, c.segment) != (source.office, source.segment)
+                  and c.facts["kind"] == "office")
+    assert not source.reaches(target.address), "control: isolated before"
+    files = core.check_output("sha256sum /etc/nftables.conf")
+    for hand_change, shown in [("nft insert rule inet ktc_filter forward accept", "-accept"),
+                               ("nft delete table inet ktc_filter", "+table inet ktc_filter {")]:
+        core.check_output(hand_change)
+        if "insert" in hand_change:
+            assert source.reaches(target.address), "the hole is real"
+        returncode, output = drift_check_of(CORE_NAME)
+        flat = " ".join(output.split())
+        assert returncode != 0, output[-3000:]
+        assert "DRIFT: %s: firewall: live ruleset differs from /etc/nftables.conf" % CORE_NAME in flat, output[-3000:]
+        assert shown in output, output[-3000:]
+        assert core.check_output("sha256sum /etc/nftables.conf") == files
+        returncode, output = converge(CORE_NAME, "{}")
+        assert returncode == 0 and changed_count(output, CORE_NAME) > 0, output[-3000:]
+        assert not source.reaches(target.address), "isolated again after the converge"
+    returncode, output = converge(CORE_NAME, "{}")
+    assert returncode == 0 and changed_count(output, CORE_NAME) == 0, output[-3000:]
