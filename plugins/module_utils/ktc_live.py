@@ -18,6 +18,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import difflib
+import json
 import os
 import re
 import tempfile
@@ -65,16 +66,18 @@ def _set_without_runtime_elements(block):
     return kept + [block[-1]]
 
 
-def nftables(run, content):
-    """The running ruleset against ``content`` (a whole ruleset file, with `flush ruleset`) loaded in a throwaway
-    network namespace by the same nft: any rule, set element, chain or table added, changed or deleted by hand shows."""
-    handle, path = tempfile.mkstemp(prefix=".ktc-live-", suffix=".nft")
+def nftables(run, files, path):
+    """The running ruleset against the bundle's file at ``path`` (a whole ruleset, with `flush ruleset`) loaded in a
+    throwaway network namespace by the same nft: any rule, set element, chain or table added, changed or deleted by
+    hand shows."""
+    content = files[path]
+    handle, temp = tempfile.mkstemp(prefix=".ktc-live-", suffix=".nft")
     try:
         with os.fdopen(handle, "w") as out:
             out.write(content)
-        rc, intended, err = run(["unshare", "--net", "sh", "-c", 'nft -f "$1" && nft list ruleset', "ktc-live", path])
+        rc, intended, err = run(["unshare", "--net", "sh", "-c", 'nft -f "$1" && nft list ruleset', "ktc-live", temp])
     finally:
-        os.unlink(path)
+        os.unlink(temp)
     if rc != 0:
         raise RuntimeError("cannot load the ruleset in a throwaway network namespace: %s" % (err or intended).strip())
     rc, live, err = run(["nft", "list", "ruleset"])
@@ -83,8 +86,98 @@ def nftables(run, content):
     return _result("nftables", "live ruleset", normalise_nft(live), normalise_nft(intended))
 
 
-def _result(check, what, live, intended):
-    return {"check": check, "what": what, "differs": live != intended, "live": live, "intended": intended}
+def _result(check, what, live, intended, repairs=()):
+    return {"check": check, "what": what, "differs": live != intended, "live": live, "intended": intended,
+            "repairs": [list(argv) for argv in repairs]}
+
+
+def parse_networkd(files):
+    """What the systemd-networkd files of a bundle ({path: content}) declare, per interface: kind (netdev Kind, or
+    "-" for a port that exists already), VLAN id, parent (the trunk whose .network lists it in VLAN=), master (Bond=,
+    Bridge=) and addresses (Address=)."""
+    declared = {}
+
+    def entry(name):
+        return declared.setdefault(name, {"kind": "-", "id": None, "parent": None, "master": None, "addresses": []})
+
+    for path, content in sorted(files.items()):
+        if not path.startswith("/etc/systemd/network/") or not path.endswith((".netdev", ".network")):
+            continue
+        section, values = None, {}
+        for line in content.splitlines():
+            line = line.strip()
+            if not line or line.startswith(("#", ";")):
+                continue
+            if line.startswith("[") and line.endswith("]"):
+                section = line[1:-1]
+                continue
+            key, _, value = line.partition("=")
+            values.setdefault((section, key.strip()), []).append(value.strip())
+        if path.endswith(".netdev"):
+            item = entry(values[("NetDev", "Name")][0])
+            item["kind"] = values[("NetDev", "Kind")][0]
+            if item["kind"] == "vlan":
+                item["id"] = int(values[("VLAN", "Id")][0])
+            continue
+        name = values.get(("Match", "Name"), [None])[0]
+        if name is None:
+            continue
+        item = entry(name)
+        item["addresses"] = sorted(values.get(("Network", "Address"), []) + values.get(("Address", "Address"), []))
+        item["master"] = (values.get(("Network", "Bond")) or values.get(("Network", "Bridge")) or [None])[0]
+        for child in values.get(("Network", "VLAN"), []):
+            entry(child)["parent"] = name
+    return declared
+
+
+def _interface_line(name, item):
+    return "%s: kind=%s id=%s on=%s master=%s addresses=%s" % (
+        name, item["kind"], item["id"] if item["id"] is not None else "-", item["parent"] or "-",
+        item["master"] or "-", ",".join(item["addresses"]) or "-")
+
+
+def networkd(run, files):
+    """The interfaces the bundle's networkd files declare, as they run (ip -d addr): each exists with its kind,
+    VLAN id, parent, bond or bridge and exactly its addresses (IPv6 link-local aside); no VLAN device runs that no
+    file declares. Repairs: an address nobody declared is deleted, a declared one missing is added, a VLAN device
+    undeclared or on the wrong parent or id is deleted (the activation's networkctl reload creates it again)."""
+    declared = parse_networkd(files)
+    rc, out, err = run(["ip", "-j", "-d", "addr", "show"])
+    if rc != 0:
+        raise RuntimeError("ip addr show failed: %s" % err.strip())
+    running = {}
+    for link in json.loads(out or "[]"):
+        info = link.get("linkinfo") or {}
+        running[link["ifname"]] = {
+            "kind": info.get("info_kind") or "-",
+            "id": (info.get("info_data") or {}).get("id") if info.get("info_kind") == "vlan" else None,
+            "parent": link.get("link") if info.get("info_kind") == "vlan" else None,
+            "master": link.get("master"),
+            "addresses": sorted("%s/%d" % (a["local"], a["prefixlen"]) for a in link.get("addr_info") or []
+                                if not (a.get("family") == "inet6" and a.get("scope") == "link")),
+        }
+    live, intended, repairs = [], [], []
+    for name in sorted(declared):
+        want, have = declared[name], running.get(name)
+        intended.append(_interface_line(name, want))
+        if have is None:
+            live.append("%s: absent" % name)
+            continue
+        if want["kind"] == "-":
+            have = dict(have, kind="-")   # a port that exists by itself (a NIC): its kind is not ours to say
+        live.append(_interface_line(name, have))
+        if want["kind"] == "vlan" and (have["id"] != want["id"] or have["parent"] != want["parent"]):
+            repairs.append(["ip", "link", "delete", name])
+            continue
+        for address in sorted(set(have["addresses"]) - set(want["addresses"])):
+            repairs.append(["ip", "addr", "del", address, "dev", name])
+        for address in sorted(set(want["addresses"]) - set(have["addresses"])):
+            repairs.append(["ip", "addr", "add", address, "dev", name])
+    for name in sorted(set(running) - set(declared)):
+        if running[name]["kind"] == "vlan":
+            live.append(_interface_line(name, running[name]) + " (declared by no file)")
+            repairs.append(["ip", "link", "delete", name])
+    return _result("networkd", "interface state", "\n".join(live) + "\n", "\n".join(intended) + "\n", repairs)
 
 
 def summary(result, source, lines=6):
@@ -97,4 +190,10 @@ def summary(result, source, lines=6):
     return "%s differs from %s (- live, + repository): %s" % (result["what"], source, shown)
 
 
-CHECKS = {"nftables": nftables}
+def _networkd(run, files, path):
+    return networkd(run, dict((name, content) for name, content in files.items() if name.startswith(path)))
+
+
+# Each check: (run, {path: content} of the bundle, path) -> result. ``path`` names the file (nftables) or the
+# directory (networkd) that holds the intended state.
+CHECKS = {"nftables": nftables, "networkd": _networkd}

@@ -86,12 +86,16 @@ options:
         type: dict
         suboptions:
           check:
-            description: "C(nftables): the running ruleset against the file loaded in a throwaway network namespace."
+            description:
+              - "C(nftables): the running ruleset against the file loaded in a throwaway network namespace."
+              - "C(networkd): the running interfaces (kind, VLAN id and parent, bond or bridge, addresses) against the
+                systemd-networkd files under the path; an undeclared address or VLAN device is removed before the
+                command runs."
             type: str
             required: true
-            choices: [nftables]
+            choices: [networkd, nftables]
           path:
-            description: The file of O(files) that holds the intended state.
+            description: The file (nftables) or directory (networkd) of O(files) that holds the intended state.
             type: path
             required: true
   confirm_timeout:
@@ -328,11 +332,11 @@ def live_drift(module, indexes=None):
         live = spec.get("live")
         if not live or (indexes is not None and index not in indexes):
             continue
-        if live["path"] not in contents:
+        if not any(path == live["path"] or path.startswith(live["path"].rstrip("/") + "/") for path in contents):
             module.fail_json(msg="bundle %s: the live check of `%s` names %s, which the bundle does not render"
                              % (module.params["name"], spec["command"], live["path"]))
         try:
-            result = CHECKS[live["check"]](runner, contents[live["path"]])
+            result = CHECKS[live["check"]](runner, contents, live["path"])
         except RuntimeError as exc:
             module.fail_json(msg="bundle %s: live check %s: %s" % (module.params["name"], live["check"], exc))
         if result["differs"]:
@@ -340,9 +344,16 @@ def live_drift(module, indexes=None):
     return drift
 
 
-def still_drift(module, indexes, result, fail=True):
-    """After activation, the running state of each checked function that ran must be the repository's."""
-    still = [summary(found, source) for found, source in live_drift(module, set(indexes)).values()]
+def still_drift(module, indexes, result, fail=True, settle=30):
+    """After activation, the running state of each checked function that ran must be the repository's. Some settle
+    after the command returns (networkd creates devices and addresses on its own time): asked again each second for
+    up to ``settle`` seconds."""
+    deadline = time.time() + settle
+    found = live_drift(module, set(indexes))
+    while found and time.time() < deadline:
+        time.sleep(1)
+        found = live_drift(module, set(found))
+    still = [summary(result_, source) for result_, source in found.values()]
     if still and fail:
         module.fail_json(msg="bundle %s: after activation %s" % (module.params["name"], "; ".join(still)), **result)
     return still
@@ -449,7 +460,12 @@ def main():
               if (changes and not spec.get("when_changed")) or index in drift
               or any(fnmatch.fnmatch(path, pattern) for path in changed_paths for pattern in spec.get("when_changed") or [])]
     commands = [module.params["activate"][index]["command"] for index in to_run]
+    # What a check knows how to undo (an address or a VLAN device nobody declared) goes first.
+    repairs = [argv for found, _source in drift.values() for argv in found["repairs"]]
     if not changes:
+        for argv in repairs:
+            rc, out, err = module.run_command(argv)
+            result["activated"].append(" ".join(argv))
         # The files are the repository's already: only the running state is put back, nothing to roll back to.
         for command in commands:
             rc, output = run(module, command)
@@ -492,6 +508,9 @@ def main():
         else:
             os.rename(staged[path], path)
 
+    for argv in repairs:
+        module.run_command(argv)
+        result["activated"].append(" ".join(argv))
     for command in commands:
         rc, output = run(module, command)
         result["activated"].append(command)

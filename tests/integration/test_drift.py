@@ -6,7 +6,7 @@ import os
 import re
 import subprocess
 
-from conftest import CORE_NAME, REPO, awx_job, converge
+from conftest import CORE_NAME, REPO, awx_job, converge, wait_until
 
 HAND_EDIT = "// changed by hand on core, not through the repository"
 
@@ -59,29 +59,50 @@ def changed_count(output, host):
     return int(re.search(r"^%s\s+: ok=\d+\s+changed=(\d+)" % re.escape(host), output, re.M).group(1))
 
 
-def test_the_running_ruleset_changed_by_hand_is_reported_and_put_back(core, addressed_clients):
-    """An accept rule inserted at the top of the forward chain (every office opened to every other), then the filter
-    table deleted: each time the files are untouched, the drift check names core, the firewall and the difference,
-    and one converge puts the repository's ruleset back; a second converge changes nothing."""
+def test_the_running_state_changed_by_hand_is_reported_and_put_back(core, addressed_clients):
+    """Changes made by hand to core's running state, the files untouched: first an accept rule inserted at the top of
+    the forward chain (every office opened to every other), an address nobody declared on a segment interface and a
+    segment's VLAN interface deleted; then the whole filter table deleted. Each time the drift check names core, the
+    function and the difference, and one converge puts the repository's state back; a second converge changes
+    nothing, and isolation holds again."""
     offices = [c for c in addressed_clients if c.facts["kind"] == "office" and not c.facts["noc"]]
     source = offices[0]
     target = next(c for c in addressed_clients if (c.office, c.segment) != (source.office, source.segment)
                   and c.facts["kind"] == "office")
+    victim = next(c for c in addressed_clients if c.facts["interface"] not in (source.facts["interface"],
+                                                                              target.facts["interface"]))
     assert not source.reaches(target.address), "control: isolated before"
-    files = core.check_output("sha256sum /etc/nftables.conf")
-    for hand_change, shown in [("nft insert rule inet ktc_filter forward accept", "-accept"),
-                               ("nft delete table inet ktc_filter", "+table inet ktc_filter {")]:
-        core.check_output(hand_change)
-        if "insert" in hand_change:
+    assert victim.reaches(victim.facts["gateway"]), "control: the victim's gateway answers"
+    files = core.check_output("sha256sum /etc/nftables.conf /etc/systemd/network/*")
+    rounds = [
+        (["nft insert rule inet ktc_filter forward accept",
+          "ip addr add 10.40.255.77/24 dev %s" % source.facts["interface"],
+          "ip link delete %s" % victim.facts["interface"]],
+         ["%s: firewall: live ruleset differs from /etc/nftables.conf" % CORE_NAME,
+          "%s: core_router: interface state differs from /etc/systemd/network" % CORE_NAME],
+         ["-accept", "10.40.255.77/24", "-%s: absent" % victim.facts["interface"]]),
+        (["nft delete table inet ktc_filter"],
+         ["%s: firewall: live ruleset differs from /etc/nftables.conf" % CORE_NAME],
+         ["+table inet ktc_filter {"]),
+    ]
+    for commands, named, shown in rounds:
+        for command in commands:
+            core.check_output(command)
+        if "insert" in commands[0]:
             assert source.reaches(target.address), "the hole is real"
+            assert not victim.reaches(victim.facts["gateway"]), "the segment is cut"
         returncode, output = drift_check_of(CORE_NAME)
         flat = " ".join(output.split())
         assert returncode != 0, output[-3000:]
-        assert "DRIFT: %s: firewall: live ruleset differs from /etc/nftables.conf" % CORE_NAME in flat, output[-3000:]
-        assert shown in output, output[-3000:]
-        assert core.check_output("sha256sum /etc/nftables.conf") == files
+        for line in named:
+            assert line in flat, output[-3000:]
+        for text in shown:
+            assert text in output, output[-3000:]
+        assert core.check_output("sha256sum /etc/nftables.conf /etc/systemd/network/*") == files
         returncode, output = converge(CORE_NAME, "{}")
         assert returncode == 0 and changed_count(output, CORE_NAME) > 0, output[-3000:]
         assert not source.reaches(target.address), "isolated again after the converge"
+        assert "10.40.255.77" not in core.check_output("ip -o addr show")
+        assert wait_until(lambda: victim.reaches(victim.facts["gateway"]), 30), "the segment is back"
     returncode, output = converge(CORE_NAME, "{}")
     assert returncode == 0 and changed_count(output, CORE_NAME) == 0, output[-3000:]

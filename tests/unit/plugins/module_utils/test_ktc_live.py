@@ -1,6 +1,7 @@
 """Unit tests of the live-state checks: the normalised nftables listing (captured from the lab's core) keeps every
 rule and static element and drops only run-time state, so a rule inserted by hand shows and a counter never does."""
 
+import json
 import os
 
 import ktc_live
@@ -49,3 +50,66 @@ def test_a_deleted_table_differs():
               "live": ktc_live.normalise_nft(text[:start] + text[end:]), "intended": ktc_live.normalise_nft(text)}
     assert result["live"] != result["intended"]
     assert "+table ip ktc_nat {" in ktc_live.summary(result, "/etc/nftables.conf", lines=50)
+
+
+GOLDEN_CORE = os.path.join(os.path.dirname(__file__), "..", "..", "..", "render", "lab", "core")
+
+
+def core_files():
+    """The networkd files the lab's core is rendered with (tests/render), as ktc_apply gets them."""
+    files = {}
+    directory = os.path.join(GOLDEN_CORE, "etc", "systemd", "network")
+    for name in os.listdir(directory):
+        with open(os.path.join(directory, name)) as handle:
+            files["/etc/systemd/network/" + name] = handle.read()
+    return files
+
+
+def running(change=None):
+    """``run`` answering `ip -j -d addr show` with the listing captured on the lab's core, changed by ``change``."""
+    with open(os.path.join(os.path.dirname(__file__), "fixtures", "ip-addr-core.json")) as handle:
+        links = json.load(handle)
+    if change:
+        change(dict((link["ifname"], link) for link in links), links)
+
+    def run(argv):
+        assert argv == ["ip", "-j", "-d", "addr", "show"]
+        return 0, json.dumps(links), ""
+    return run
+
+
+def test_the_running_interfaces_of_the_lab_core_are_what_its_files_declare():
+    result = ktc_live.networkd(running(), core_files())
+    assert not result["differs"], result["live"] + result["intended"]
+    assert "vlan101: kind=vlan id=101 on=bond0 master=- addresses=10.40.1.1/25" in result["intended"]
+    assert "eth3: kind=- id=- on=- master=bond0 addresses=-" in result["intended"]
+    assert result["repairs"] == []
+
+
+def test_an_address_added_by_hand_is_drift_and_is_deleted():
+    def add(by_name, _links):
+        by_name["vlan101"]["addr_info"].append({"family": "inet", "local": "10.40.255.7", "prefixlen": 24,
+                                                 "scope": "global"})
+    result = ktc_live.networkd(running(add), core_files())
+    assert result["differs"]
+    assert result["repairs"] == [["ip", "addr", "del", "10.40.255.7/24", "dev", "vlan101"]]
+    assert "10.40.255.7/24" in ktc_live.summary(result, "/etc/systemd/network")
+
+
+def test_a_deleted_segment_interface_and_an_undeclared_vlan_are_drift():
+    def change(by_name, links):
+        links.remove(by_name["vlan103"])
+        links.append(dict(by_name["vlan104"], ifname="vlan199", addr_info=[],
+                          linkinfo={"info_kind": "vlan", "info_data": {"id": 199}}))
+    result = ktc_live.networkd(running(change), core_files())
+    assert result["differs"]
+    assert "vlan103: absent" in result["live"]
+    assert "vlan199: kind=vlan id=199 on=bond0" in result["live"]
+    assert result["repairs"] == [["ip", "link", "delete", "vlan199"]]
+
+
+def test_a_vlan_moved_to_another_parent_is_deleted_for_networkd_to_create_again():
+    def move(by_name, _links):
+        by_name["vlan102"]["link"] = "eth3"
+    result = ktc_live.networkd(running(move), core_files())
+    assert result["differs"] and ["ip", "link", "delete", "vlan102"] in result["repairs"]
