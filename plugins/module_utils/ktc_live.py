@@ -140,7 +140,7 @@ def networkd(run, files):
     """The interfaces the bundle's networkd files declare, as they run (ip -d addr): each exists with its kind,
     VLAN id, parent, bond or bridge and exactly its addresses (IPv6 link-local aside); no VLAN device runs that no
     file declares. Repairs: an address nobody declared is deleted, a declared one missing is added, a VLAN device
-    undeclared or on the wrong parent or id is deleted (the activation's networkctl reload creates it again)."""
+    undeclared is deleted, one missing (or on the wrong parent or id) is created as declared."""
     declared = parse_networkd(files)
     rc, out, err = run(["ip", "-j", "-d", "addr", "show"])
     if rc != 0:
@@ -156,27 +156,39 @@ def networkd(run, files):
             "addresses": sorted("%s/%d" % (a["local"], a["prefixlen"]) for a in link.get("addr_info") or []
                                 if not (a.get("family") == "inet6" and a.get("scope") == "link")),
         }
-    live, intended, repairs = [], [], []
+    live, intended = [], []
+    deletes, restart, creates, addresses = [], False, [], []
     for name in sorted(declared):
         want, have = declared[name], running.get(name)
         intended.append(_interface_line(name, want))
         if have is None:
             live.append("%s: absent" % name)
+            if want["kind"] == "vlan" and want["parent"]:
+                creates.append(["ip", "link", "add", "link", want["parent"], "name", name, "type", "vlan", "id",
+                                str(want["id"])])
+            elif want["kind"] != "-":
+                restart = True      # a bond or bridge: networkd creates its netdevs when it starts
             continue
         if want["kind"] == "-":
             have = dict(have, kind="-")   # a port that exists by itself (a NIC): its kind is not ours to say
         live.append(_interface_line(name, have))
         if want["kind"] == "vlan" and (have["id"] != want["id"] or have["parent"] != want["parent"]):
-            repairs.append(["ip", "link", "delete", name])
+            deletes.append(["ip", "link", "delete", name])
+            creates.append(["ip", "link", "add", "link", want["parent"], "name", name, "type", "vlan", "id",
+                            str(want["id"])])
             continue
         for address in sorted(set(have["addresses"]) - set(want["addresses"])):
-            repairs.append(["ip", "addr", "del", address, "dev", name])
+            addresses.append(["ip", "addr", "del", address, "dev", name])
         for address in sorted(set(want["addresses"]) - set(have["addresses"])):
-            repairs.append(["ip", "addr", "add", address, "dev", name])
+            addresses.append(["ip", "addr", "add", address, "dev", name])
     for name in sorted(set(running) - set(declared)):
         if running[name]["kind"] == "vlan":
             live.append(_interface_line(name, running[name]) + " (declared by no file)")
-            repairs.append(["ip", "link", "delete", name])
+            deletes.append(["ip", "link", "delete", name])
+    # networkd's reload creates only the netdevs of new files, so a VLAN device deleted by hand is created here (networkd
+    # then configures it from its .network); a missing bond or bridge needs networkd restarted. Addresses of a device
+    # created here are networkd's to add.
+    repairs = deletes + ([["systemctl", "restart", "systemd-networkd"]] if restart else []) + creates + addresses
     return _result("networkd", "interface state", "\n".join(live) + "\n", "\n".join(intended) + "\n", repairs)
 
 
