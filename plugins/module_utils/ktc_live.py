@@ -66,7 +66,7 @@ def _set_without_runtime_elements(block):
     return kept + [block[-1]]
 
 
-def nftables(run, files, path):
+def nftables(run, files, path, args=None):
     """The running ruleset against the bundle's file at ``path`` (a whole ruleset, with `flush ruleset`) loaded in a
     throwaway network namespace by the same nft: any rule, set element, chain or table added, changed or deleted by
     hand shows."""
@@ -202,10 +202,51 @@ def summary(result, source, lines=6):
     return "%s differs from %s (- live, + repository): %s" % (result["what"], source, shown)
 
 
-def _networkd(run, files, path):
-    return networkd(run, dict((name, content) for name, content in files.items() if name.startswith(path)))
+def _under(files, path):
+    return dict((name, content) for name, content in files.items()
+                if name == path or name.startswith(path.rstrip("/") + "/"))
 
 
-# Each check: (run, {path: content} of the bundle, path) -> result. ``path`` names the file (nftables) or the
-# directory (networkd) that holds the intended state.
-CHECKS = {"nftables": nftables, "networkd": _networkd}
+def _networkd(run, files, path, args=None):
+    return networkd(run, _under(files, path))
+
+
+def sysctl(run, files, path, args=None, proc="/proc/sys"):
+    """The kernel's values of the `key = value` lines of the bundle's sysctl files under ``path``."""
+    wanted = {}
+    for _name, content in sorted(_under(files, path).items()):
+        for line in content.splitlines():
+            line = line.strip().lstrip("-")
+            if not line or line.startswith(("#", ";")) or "=" not in line:
+                continue
+            key, _, value = line.partition("=")
+            wanted[key.strip()] = " ".join(value.split())
+    live, intended = [], []
+    for key in sorted(wanted):
+        intended.append("%s = %s" % (key, wanted[key]))
+        try:
+            with open(os.path.join(proc, key.replace(".", "/"))) as handle:
+                value = " ".join(handle.read().split())
+        except (IOError, OSError):
+            value = "(absent)"
+        live.append("%s = %s" % (key, value))
+    return _result("sysctl", "kernel state", "\n".join(live) + "\n", "\n".join(intended) + "\n")
+
+
+def services(run, files, path, args=None):
+    """The units in ``args["units"]`` run: active, or for a oneshot that does its work and exits, exited with
+    success. A unit stopped by hand is started again by the activation."""
+    live, intended = [], []
+    for unit in (args or {}).get("units") or []:
+        rc, out, _err = run(["systemctl", "show", "-p", "ActiveState", "-p", "Result", "-p", "Type", unit])
+        values = dict(line.partition("=")[::2] for line in out.splitlines()) if rc == 0 else {}
+        state, result, kind = values.get("ActiveState", ""), values.get("Result", ""), values.get("Type", "")
+        running = state == "active" or (kind == "oneshot" and state == "inactive" and result == "success")
+        intended.append("%s: running" % unit)
+        live.append("%s: %s" % (unit, "running" if running else "%s (%s)" % (state or "unknown", result or "-")))
+    return _result("services", "service state", "\n".join(live) + "\n", "\n".join(intended) + "\n")
+
+
+# Each check: (run, {path: content} of the bundle, path, args) -> result. ``path`` names the file or directory that
+# holds the intended state; ``args`` what else the check needs.
+CHECKS = {"nftables": nftables, "networkd": _networkd, "sysctl": sysctl, "services": services}

@@ -78,12 +78,14 @@ options:
         elements: str
       live:
         description:
-          - The function this command activates, checked live. The module compares the device's running state with
-            the state the rendered file O(activate[].live.path) gives (see C(plugins/module_utils/ktc_live.py)), and
-            runs the command also when no file changed but the running state differs (changed, reported in
-            C(live_drift)). After the command ran, the running state must equal the repository's, or the module fails
-            (and restores the previous files when it installed any).
-        type: dict
+          - The functions this command activates, checked live. The module compares the device's running state with
+            the state the rendered files under O(activate[].live[].path) give (see C(plugins/module_utils/ktc_live.py)),
+            and runs the command also when no file changed but the running state differs (changed, reported in
+            C(live_drift)); what a check can undo by itself (an address nobody declared) it undoes first. After the
+            command ran, the running state must equal the repository's within 30 seconds, or the module fails (and
+            restores the previous files when it installed any).
+        type: list
+        elements: dict
         suboptions:
           check:
             description:
@@ -91,13 +93,19 @@ options:
               - "C(networkd): the running interfaces (kind, VLAN id and parent, bond or bridge, addresses) against the
                 systemd-networkd files under the path; an undeclared address or VLAN device is removed before the
                 command runs."
+              - "C(sysctl): the kernel's values against the C(key = value) lines of the files under the path."
+              - "C(services): the units named in O(activate[].live[].args.units) are active (a oneshot: exited
+                successfully)."
             type: str
             required: true
-            choices: [networkd, nftables]
+            choices: [networkd, nftables, services, sysctl]
           path:
-            description: The file (nftables) or directory (networkd) of O(files) that holds the intended state.
+            description: The file or directory of O(files) that holds the intended state.
             type: path
             required: true
+          args:
+            description: What the check needs beyond the files (C(units) for services).
+            type: dict
   confirm_timeout:
     description: Seconds after which the host restores the previous files unless confirmed; 0 disables.
     type: int
@@ -318,9 +326,9 @@ def plan(module):
     return changes, diffs
 
 
-def live_drift(module, indexes=None):
-    """{activation index: (check result, source path)} of the activations whose function runs differently from its
-    file (only ``indexes`` when given)."""
+def live_drift(module, keys=None):
+    """{(activation index, check index): (check result, source path)} of the live checks whose function runs
+    differently from its files (only ``keys`` when given)."""
     contents = dict((spec["path"], spec["content"]) for spec in module.params["files"])
 
     def runner(argv):
@@ -329,27 +337,27 @@ def live_drift(module, indexes=None):
 
     drift = {}
     for index, spec in enumerate(module.params["activate"]):
-        live = spec.get("live")
-        if not live or (indexes is not None and index not in indexes):
-            continue
-        if not any(path == live["path"] or path.startswith(live["path"].rstrip("/") + "/") for path in contents):
-            module.fail_json(msg="bundle %s: the live check of `%s` names %s, which the bundle does not render"
-                             % (module.params["name"], spec["command"], live["path"]))
-        try:
-            result = CHECKS[live["check"]](runner, contents, live["path"])
-        except RuntimeError as exc:
-            module.fail_json(msg="bundle %s: live check %s: %s" % (module.params["name"], live["check"], exc))
-        if result["differs"]:
-            drift[index] = (result, live["path"])
+        for number, live in enumerate(spec.get("live") or []):
+            if keys is not None and (index, number) not in keys:
+                continue
+            if not any(path == live["path"] or path.startswith(live["path"].rstrip("/") + "/") for path in contents):
+                module.fail_json(msg="bundle %s: the live check of `%s` names %s, which the bundle does not render"
+                                 % (module.params["name"], spec["command"], live["path"]))
+            try:
+                result = CHECKS[live["check"]](runner, contents, live["path"], live.get("args") or {})
+            except RuntimeError as exc:
+                module.fail_json(msg="bundle %s: live check %s: %s" % (module.params["name"], live["check"], exc))
+            if result["differs"]:
+                drift[(index, number)] = (result, live["path"])
     return drift
 
 
-def still_drift(module, indexes, result, fail=True, settle=30):
-    """After activation, the running state of each checked function that ran must be the repository's. Some settle
+def still_drift(module, keys, result, fail=True, settle=30):
+    """After activation, the running state of each function whose check ran must be the repository's. Some settle
     after the command returns (networkd creates devices and addresses on its own time): asked again each second for
     up to ``settle`` seconds."""
     deadline = time.time() + settle
-    found = live_drift(module, set(indexes))
+    found = live_drift(module, set(keys))
     while found and time.time() < deadline:
         time.sleep(1)
         found = live_drift(module, set(found))
@@ -425,9 +433,10 @@ def main():
             activate=dict(type="list", elements="dict", default=[], options=dict(
                 command=dict(type="str", required=True),
                 when_changed=dict(type="list", elements="str"),
-                live=dict(type="dict", options=dict(
+                live=dict(type="list", elements="dict", options=dict(
                     check=dict(type="str", required=True, choices=sorted(CHECKS)),
                     path=dict(type="path", required=True),
+                    args=dict(type="dict"),
                 )),
             )),
             confirm_timeout=dict(type="int", default=0),
@@ -456,9 +465,12 @@ def main():
 
     changed_paths = [c[0] for c in changes]
     # A command runs when a file it activates changed, or when its function's running state drifted.
+    drifted = set(index for index, _number in drift)
     to_run = [index for index, spec in enumerate(module.params["activate"])
-              if (changes and not spec.get("when_changed")) or index in drift
+              if (changes and not spec.get("when_changed")) or index in drifted
               or any(fnmatch.fnmatch(path, pattern) for path in changed_paths for pattern in spec.get("when_changed") or [])]
+    # After the commands, every live check of the activations that ran must hold.
+    checked = [(index, number) for index in to_run for number in range(len(module.params["activate"][index].get("live") or []))]
     commands = [module.params["activate"][index]["command"] for index in to_run]
     # What a check knows how to undo (an address or a VLAN device nobody declared) goes first.
     repairs = [argv for found, _source in drift.values() for argv in found["repairs"]]
@@ -473,7 +485,7 @@ def main():
             if rc != 0:
                 module.fail_json(msg="bundle %s: `%s` failed (rc=%d) putting back the running state:\n%s"
                                  % (name, command, rc, output), **result)
-        still_drift(module, to_run, result)
+        still_drift(module, checked, result)
         module.exit_json(**result)
     all_commands = [spec["command"] for spec in module.params["activate"]]
 
@@ -520,7 +532,7 @@ def main():
             run(module, "/bin/sh %s %s" % (script, "'activation failed: %s'" % command.replace("'", "")))
             module.fail_json(msg="bundle %s: `%s` failed (rc=%d); the previous files were restored and activated:\n%s"
                              % (name, command, rc, output), **result)
-    still = still_drift(module, to_run, result, fail=False)
+    still = still_drift(module, checked, result, fail=False)
     if still:
         disarm(module, name)
         open(os.path.join(state, "pending"), "a").close()

@@ -61,8 +61,9 @@ def changed_count(output, host):
 
 def test_the_running_state_changed_by_hand_is_reported_and_put_back(core, addressed_clients):
     """Changes made by hand to core's running state, the files untouched: first an accept rule inserted at the top of
-    the forward chain (every office opened to every other), an address nobody declared on a segment interface and a
-    segment's VLAN interface deleted; then the whole filter table deleted. Each time the drift check names core, the
+    the forward chain (every office opened to every other), an address nobody declared on a segment interface, a
+    segment's VLAN interface deleted, Unbound stopped and reverse-path filtering turned off; then the whole filter
+    table deleted. Each time the drift check names core, the
     function and the difference, and one converge puts the repository's state back; a second converge changes
     nothing, and isolation holds again."""
     offices = [c for c in addressed_clients if c.facts["kind"] == "office" and not c.facts["noc"]]
@@ -77,10 +78,15 @@ def test_the_running_state_changed_by_hand_is_reported_and_put_back(core, addres
     rounds = [
         (["nft insert rule inet ktc_filter forward accept",
           "ip addr add 10.40.255.77/24 dev %s" % source.facts["interface"],
-          "ip link delete %s" % victim.facts["interface"]],
+          "ip link delete %s" % victim.facts["interface"],
+          "systemctl stop unbound",
+          "sysctl -q -w net.ipv4.conf.all.rp_filter=0"],
          ["%s: firewall: live ruleset differs from /etc/nftables.conf" % CORE_NAME,
-          "%s: core_router: interface state differs from /etc/systemd/network" % CORE_NAME],
-         ["-accept", "10.40.255.77/24", "-%s: absent" % victim.facts["interface"]]),
+          "%s: core_router: interface state differs from /etc/systemd/network" % CORE_NAME,
+          "%s: core_router: kernel state differs from /etc/sysctl.d/60-ktc-router.conf" % CORE_NAME,
+          "%s: dhcp_dns: service state differs from /etc/unbound/unbound.conf" % CORE_NAME],
+         ["-accept", "10.40.255.77/24", "-%s: absent" % victim.facts["interface"], "-unbound: inactive",
+          "-net.ipv4.conf.all.rp_filter = 0"]),
         (["nft delete table inet ktc_filter"],
          ["%s: firewall: live ruleset differs from /etc/nftables.conf" % CORE_NAME],
          ["+table inet ktc_filter {"]),
@@ -104,5 +110,7 @@ def test_the_running_state_changed_by_hand_is_reported_and_put_back(core, addres
         assert not source.reaches(target.address), "isolated again after the converge"
         assert "10.40.255.77" not in core.check_output("ip -o addr show")
         assert wait_until(lambda: victim.reaches(victim.facts["gateway"]), 30), "the segment is back"
+        assert core.check_output("systemctl is-active unbound") == "active"
+        assert core.sysctl("net.ipv4.conf.all.rp_filter") == 1
     returncode, output = converge(CORE_NAME, "{}")
     assert returncode == 0 and changed_count(output, CORE_NAME) == 0, output[-3000:]

@@ -116,3 +116,29 @@ def test_a_vlan_moved_to_another_parent_is_created_again_on_its_own():
     assert result["differs"] and result["repairs"] == [
         ["ip", "link", "delete", "vlan102"],
         ["ip", "link", "add", "link", "bond0", "name", "vlan102", "type", "vlan", "id", "102"]]
+
+
+def test_sysctl_reads_the_kernel_values_of_the_files_lines(tmp_path):
+    (tmp_path / "net" / "ipv4" / "conf" / "all").mkdir(parents=True)
+    (tmp_path / "net" / "ipv4" / "conf" / "all" / "rp_filter").write_text("1\n")
+    (tmp_path / "net" / "ipv4" / "ip_forward").write_text("1\n")
+    files = {"/etc/sysctl.d/60-ktc-router.conf": "# comment\nnet.ipv4.ip_forward = 1\nnet.ipv4.conf.all.rp_filter=1\n",
+             "/etc/other.conf": "net.ipv4.ip_forward = 0\n"}
+    assert not ktc_live.sysctl(None, files, "/etc/sysctl.d", proc=str(tmp_path))["differs"]
+    (tmp_path / "net" / "ipv4" / "conf" / "all" / "rp_filter").write_text("0\n")
+    result = ktc_live.sysctl(None, files, "/etc/sysctl.d/60-ktc-router.conf", proc=str(tmp_path))
+    assert result["differs"]
+    assert "-net.ipv4.conf.all.rp_filter = 0; +net.ipv4.conf.all.rp_filter = 1" in ktc_live.summary(result, "x")
+
+
+def test_services_are_running_or_a_oneshot_that_succeeded():
+    states = {"unbound": "ActiveState=active\nResult=success\nType=notify\n",
+              "ktc-shaping": "ActiveState=inactive\nResult=success\nType=oneshot\n",
+              "kea-dhcp4-server": "ActiveState=inactive\nResult=success\nType=simple\n"}
+
+    def run(argv):
+        return 0, states[argv[-1]], ""
+    result = ktc_live.services(run, {}, "/", {"units": ["unbound", "ktc-shaping"]})
+    assert not result["differs"]
+    result = ktc_live.services(run, {}, "/", {"units": ["unbound", "kea-dhcp4-server"]})
+    assert result["differs"] and "kea-dhcp4-server: inactive (success)" in result["live"]
