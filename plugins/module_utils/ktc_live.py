@@ -21,6 +21,7 @@ import difflib
 import json
 import os
 import re
+import socket
 import tempfile
 
 _COUNTER = re.compile(r"counter packets \d+ bytes \d+")
@@ -247,6 +248,66 @@ def services(run, files, path, args=None):
     return _result("services", "service state", "\n".join(live) + "\n", "\n".join(intended) + "\n")
 
 
+def kea_file(text):
+    """Kea's configuration file as data: JSON with whole-line // and # comments (the only ones our template writes)."""
+    return json.loads("\n".join(line for line in text.splitlines()
+                                if not line.strip().startswith(("//", "#"))))
+
+
+def kea_listing(dhcp4):
+    """What Kea serves, one line per subnet (id, prefix, pools, reservations, options) and its interfaces: the same
+    listing from the file and from the running server's config-get, whose defaults it leaves out."""
+    lines = ["interfaces: %s" % ",".join(sorted((dhcp4.get("interfaces-config") or {}).get("interfaces") or []))]
+    options = sorted("%s=%s" % (o.get("name"), o.get("data")) for o in dhcp4.get("option-data") or [])
+    lines.append("global options: %s" % ";".join(options))
+    for subnet in sorted(dhcp4.get("subnet4") or [], key=lambda item: item.get("id") or 0):
+        lines.append("subnet %s id=%s interface=%s pools=%s reservations=%s options=%s" % (
+            subnet.get("subnet"), subnet.get("id"), subnet.get("interface"),
+            ",".join(sorted(pool["pool"].replace(" ", "") for pool in subnet.get("pools") or [])),
+            ",".join(sorted("%s>%s" % (r.get("hw-address"), r.get("ip-address")) for r in subnet.get("reservations") or [])),
+            ";".join(sorted("%s=%s" % (o.get("name"), o.get("data")) for o in subnet.get("option-data") or []))))
+    return "\n".join(lines) + "\n"
+
+
+def kea_command(path, command, timeout=10):
+    """One command on Kea's control socket; the answer as data, or None when nothing answers."""
+    client = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    client.settimeout(timeout)
+    try:
+        client.connect(path)
+        client.sendall(json.dumps({"command": command}).encode())
+        data = b""
+        while True:
+            try:
+                answer = json.loads(data.decode()) if data else None
+            except ValueError:
+                answer = None
+            if answer is not None:
+                return answer
+            chunk = client.recv(65536)
+            if not chunk:
+                return json.loads(data.decode()) if data else None
+            data += chunk
+    except (socket.error, ValueError):
+        return None
+    finally:
+        client.close()
+
+
+def kea(run, files, path, args=None, command=kea_command):
+    """The running Kea's configuration (config-get on its control socket) against the bundle's file at ``path``:
+    interfaces, subnets, pools, reservations and options. A subnet removed with config-set shows; so does a Kea that
+    does not answer."""
+    wanted = kea_file(files[path])["Dhcp4"]
+    socket_path = wanted["control-socket"]["socket-name"]
+    answer = command(socket_path, "config-get")
+    if not answer or answer.get("result") != 0:
+        live = "Kea does not answer config-get on %s\n" % socket_path
+    else:
+        live = kea_listing(answer["arguments"]["Dhcp4"])
+    return _result("kea", "Kea's running configuration", live, kea_listing(wanted))
+
+
 # Each check: (run, {path: content} of the bundle, path, args) -> result. ``path`` names the file or directory that
 # holds the intended state; ``args`` what else the check needs.
-CHECKS = {"nftables": nftables, "networkd": _networkd, "sysctl": sysctl, "services": services}
+CHECKS = {"nftables": nftables, "networkd": _networkd, "sysctl": sysctl, "services": services, "kea": kea}

@@ -96,9 +96,11 @@ options:
               - "C(sysctl): the kernel's values against the C(key = value) lines of the files under the path."
               - "C(services): the units named in O(activate[].live[].args.units) are active (a oneshot: exited
                 successfully)."
+              - "C(kea): Kea's running configuration (config-get on the control socket the file names) against the
+                file: interfaces, subnets, pools, reservations, options."
             type: str
             required: true
-            choices: [networkd, nftables, services, sysctl]
+            choices: [kea, networkd, nftables, services, sysctl]
           path:
             description: The file or directory of O(files) that holds the intended state.
             type: path

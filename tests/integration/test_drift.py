@@ -44,6 +44,30 @@ def test_drift_check_refuses_to_run_for_real():
     assert "PLAY [Core router" not in completed.stdout    # stopped before any device
 
 
+KEA_SOCKET = "/run/kea/kea4-ctrl-socket"
+KEA_GET = "echo '{\"command\": \"config-get\"}' | socat -t 10 UNIX-CONNECT:%s -" % KEA_SOCKET
+# Run on core: Kea's running configuration without one subnet, set through the control socket (config-set), as an
+# operator would to take a segment's DHCP away by hand; the file is left alone.
+KEA_DROP_SUBNET = """python3 - %s <<'EOF'
+import json, socket, sys
+def command(text):
+    client = socket.socket(socket.AF_UNIX)
+    client.connect("{socket}")
+    client.sendall(json.dumps(text).encode())
+    data = b""
+    while True:
+        data += client.recv(65536)
+        try:
+            return json.loads(data)
+        except ValueError:
+            pass
+config = command({{"command": "config-get"}})["arguments"]
+config.pop("hash", None)
+config["Dhcp4"]["subnet4"] = [s for s in config["Dhcp4"]["subnet4"] if s["subnet"] != sys.argv[1]]
+assert command({{"command": "config-set", "arguments": config}})["result"] == 0
+EOF""".format(socket=KEA_SOCKET)
+
+
 def drift_check_of(limit):
     """playbooks/drift_check.yml run directly (as the AWX template does) on ``limit`` and the controller."""
     completed = subprocess.run(
@@ -62,8 +86,8 @@ def changed_count(output, host):
 def test_the_running_state_changed_by_hand_is_reported_and_put_back(core, addressed_clients):
     """Changes made by hand to core's running state, the files untouched: first an accept rule inserted at the top of
     the forward chain (every office opened to every other), an address nobody declared on a segment interface, a
-    segment's VLAN interface deleted, Unbound stopped and reverse-path filtering turned off; then the whole filter
-    table deleted. Each time the drift check names core, the
+    segment's VLAN interface deleted, Unbound stopped, reverse-path filtering turned off and another segment's subnet
+    taken out of Kea's running configuration (config-set); then the whole filter table deleted. Each time the drift check names core, the
     function and the difference, and one converge puts the repository's state back; a second converge changes
     nothing, and isolation holds again."""
     offices = [c for c in addressed_clients if c.facts["kind"] == "office" and not c.facts["noc"]]
@@ -80,13 +104,15 @@ def test_the_running_state_changed_by_hand_is_reported_and_put_back(core, addres
           "ip addr add 10.40.255.77/24 dev %s" % source.facts["interface"],
           "ip link delete %s" % victim.facts["interface"],
           "systemctl stop unbound",
-          "sysctl -q -w net.ipv4.conf.all.rp_filter=0"],
+          "sysctl -q -w net.ipv4.conf.all.rp_filter=0",
+          KEA_DROP_SUBNET % target.facts["prefix"]],
          ["%s: firewall: live ruleset differs from /etc/nftables.conf" % CORE_NAME,
           "%s: core_router: interface state differs from /etc/systemd/network" % CORE_NAME,
           "%s: core_router: kernel state differs from /etc/sysctl.d/60-ktc-router.conf" % CORE_NAME,
-          "%s: dhcp_dns: service state differs from /etc/unbound/unbound.conf" % CORE_NAME],
+          "%s: dhcp_dns: service state differs from /etc/unbound/unbound.conf" % CORE_NAME,
+          "%s: dhcp_dns: Kea's running configuration differs from /etc/kea/kea-dhcp4.conf" % CORE_NAME],
          ["-accept", "10.40.255.77/24", "-%s: absent" % victim.facts["interface"], "-unbound: inactive",
-          "-net.ipv4.conf.all.rp_filter = 0"]),
+          "-net.ipv4.conf.all.rp_filter = 0", "+subnet %s id=" % target.facts["prefix"]]),
         (["nft delete table inet ktc_filter"],
          ["%s: firewall: live ruleset differs from /etc/nftables.conf" % CORE_NAME],
          ["+table inet ktc_filter {"]),
@@ -112,5 +138,6 @@ def test_the_running_state_changed_by_hand_is_reported_and_put_back(core, addres
         assert wait_until(lambda: victim.reaches(victim.facts["gateway"]), 30), "the segment is back"
         assert core.check_output("systemctl is-active unbound") == "active"
         assert core.sysctl("net.ipv4.conf.all.rp_filter") == 1
+        assert '"subnet": "%s"' % target.facts["prefix"] in core.check_output(KEA_GET)
     returncode, output = converge(CORE_NAME, "{}")
     assert returncode == 0 and changed_count(output, CORE_NAME) == 0, output[-3000:]

@@ -142,3 +142,37 @@ def test_services_are_running_or_a_oneshot_that_succeeded():
     assert not result["differs"]
     result = ktc_live.services(run, {}, "/", {"units": ["unbound", "kea-dhcp4-server"]})
     assert result["differs"] and "kea-dhcp4-server: inactive (success)" in result["live"]
+
+
+def kea_answer(change=None):
+    """``command`` answering config-get with the answer captured from the lab's core, changed by ``change``."""
+    with open(os.path.join(os.path.dirname(__file__), "fixtures", "kea-config-get-core.json")) as handle:
+        answer = json.load(handle)
+    if change:
+        change(answer["arguments"]["Dhcp4"])
+    return lambda path, command: answer if (path, command) == ("/run/kea/kea4-ctrl-socket", "config-get") else None
+
+
+def kea_files():
+    with open(os.path.join(GOLDEN_CORE, "etc", "kea", "kea-dhcp4.conf")) as handle:
+        return {"/etc/kea/kea-dhcp4.conf": handle.read()}
+
+
+def test_the_running_kea_of_the_lab_core_serves_what_its_file_says():
+    # config-get adds every default the file leaves out; the listing compares what the file says.
+    result = ktc_live.kea(None, kea_files(), "/etc/kea/kea-dhcp4.conf", command=kea_answer())
+    assert not result["differs"], result["live"] + result["intended"]
+    assert "subnet 10.40.1.0/25 id=101 interface=vlan101 pools=10.40.1.2-10.40.1.125" in result["intended"]
+
+
+def test_a_subnet_taken_out_with_config_set_is_drift():
+    def drop(dhcp4):
+        dhcp4["subnet4"] = [subnet for subnet in dhcp4["subnet4"] if subnet["subnet"] != "10.40.2.0/26"]
+    result = ktc_live.kea(None, kea_files(), "/etc/kea/kea-dhcp4.conf", command=kea_answer(drop))
+    assert result["differs"]
+    assert "+subnet 10.40.2.0/26 id=103" in ktc_live.summary(result, "/etc/kea/kea-dhcp4.conf")
+
+
+def test_a_kea_that_does_not_answer_is_drift():
+    result = ktc_live.kea(None, kea_files(), "/etc/kea/kea-dhcp4.conf", command=lambda path, command: None)
+    assert result["differs"] and "does not answer config-get on /run/kea/kea4-ctrl-socket" in result["live"]
