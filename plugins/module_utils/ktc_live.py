@@ -208,6 +208,98 @@ def _under(files, path):
                 if name == path or name.startswith(path.rstrip("/") + "/"))
 
 
+# networkd's [Bridge] settings of a port, and the kernel's name and value of each (ip -d link's info_slave_data).
+_BRIDGE_FLAGS = {"UseBPDU": ("guard", "no"), "AllowPortToBeRoot": ("root_block", "no"), "Isolated": ("isolated", "yes"),
+                 "Learning": ("learning", "yes"), "NeighborSuppression": ("neigh_suppress", "yes")}
+
+
+def parse_bridge_ports(files):
+    """Per bridge port (and the bridge itself) of the networkd files: its VLANs, PVID, untagged VLANs and flags."""
+    ports = {}
+    for path, content in sorted(files.items()):
+        if not path.endswith(".network"):
+            continue
+        section, values = None, {}
+        for line in content.splitlines():
+            line = line.strip()
+            if not line or line.startswith(("#", ";")):
+                continue
+            if line.startswith("[") and line.endswith("]"):
+                section = line[1:-1]
+                continue
+            key, _, value = line.partition("=")
+            values.setdefault((section, key.strip()), []).append(value.strip())
+        name = values.get(("Match", "Name"), [None])[0]
+        vlans = values.get(("BridgeVLAN", "VLAN"), [])
+        if name is None or not (vlans or ("Network", "Bridge") in values):
+            continue
+        flags = {}
+        for key, (kernel, set_when) in _BRIDGE_FLAGS.items():
+            if ("Bridge", key) in values:
+                flags[kernel] = values[("Bridge", key)][0] == set_when
+        pvid = values.get(("BridgeVLAN", "PVID"), [None])[0]
+        ports[name] = {"vlans": sorted(set(int(v) for v in vlans + values.get(("BridgeVLAN", "PVID"), [])
+                                           + values.get(("BridgeVLAN", "EgressUntagged"), []))),
+                       "pvid": int(pvid) if pvid else None,
+                       "untagged": sorted(int(v) for v in values.get(("BridgeVLAN", "EgressUntagged"), [])),
+                       "flags": flags}
+    return ports
+
+
+def _port_line(name, port):
+    return "%s: vlans=%s pvid=%s untagged=%s %s" % (
+        name, ",".join(str(v) for v in port["vlans"]) or "-", port["pvid"] or "-",
+        ",".join(str(v) for v in port["untagged"]) or "-",
+        " ".join("%s=%s" % (key, "on" if value else "off") for key, value in sorted(port["flags"].items())))
+
+
+def bridge(run, files, path, args=None):
+    """The VLANs of every bridge port (and of the bridge itself) as they run (bridge vlan), and the port flags the
+    networkd files set (ip -d link): a VLAN added to an access port by hand shows, and is deleted before the
+    activation; a VLAN or flag missing is put back."""
+    declared = parse_bridge_ports(_under(files, path))
+    rc, out, err = run(["bridge", "-j", "vlan", "show"])
+    if rc != 0:
+        raise RuntimeError("bridge vlan show failed: %s" % err.strip())
+    vlans = dict((entry["ifname"], entry.get("vlans") or []) for entry in json.loads(out or "[]"))
+    rc, out, err = run(["ip", "-j", "-d", "link", "show"])
+    if rc != 0:
+        raise RuntimeError("ip link show failed: %s" % err.strip())
+    slave = dict((link["ifname"], (link.get("linkinfo") or {}).get("info_slave_data") or {})
+                 for link in json.loads(out or "[]"))
+    live, intended, repairs = [], [], []
+    for name in sorted(declared):
+        want = declared[name]
+        intended.append(_port_line(name, want))
+        if name not in slave:
+            live.append("%s: absent" % name)
+            continue
+        entries = vlans.get(name, [])
+        range_vlans = []
+        for entry in entries:
+            range_vlans.extend(range(entry["vlan"], entry.get("vlanEnd", entry["vlan"]) + 1))
+        have = {"vlans": sorted(set(range_vlans)),
+                "pvid": next((e["vlan"] for e in entries if "PVID" in (e.get("flags") or [])), None),
+                "untagged": sorted(set(v for e in entries if "Egress Untagged" in (e.get("flags") or [])
+                                       for v in range(e["vlan"], e.get("vlanEnd", e["vlan"]) + 1))),
+                "flags": dict((key, bool(slave[name].get(key))) for key in want["flags"])}
+        live.append(_port_line(name, have))
+        self_ = ["self"] if name not in slave or not slave[name] else []
+        for vid in sorted(set(have["vlans"]) - set(want["vlans"])):
+            repairs.append(["bridge", "vlan", "del", "dev", name, "vid", str(vid)] + self_)
+        for vid in want["vlans"]:
+            if vid not in have["vlans"] or (vid == want["pvid"]) != (vid == have["pvid"]) \
+                    or (vid in want["untagged"]) != (vid in have["untagged"]):
+                repairs.append(["bridge", "vlan", "add", "dev", name, "vid", str(vid)]
+                               + (["pvid"] if vid == want["pvid"] else [])
+                               + (["untagged"] if vid in want["untagged"] else []) + self_)
+        changed = [key for key in want["flags"] if have["flags"][key] != want["flags"][key]]
+        if changed:
+            repairs.append(["ip", "link", "set", "dev", name, "type", "bridge_slave"]
+                           + [arg for key in changed for arg in (key, "on" if want["flags"][key] else "off")])
+    return _result("bridge", "bridge state", "\n".join(live) + "\n", "\n".join(intended) + "\n", repairs)
+
+
 def _networkd(run, files, path, args=None):
     return networkd(run, _under(files, path))
 
@@ -310,4 +402,5 @@ def kea(run, files, path, args=None, command=kea_command):
 
 # Each check: (run, {path: content} of the bundle, path, args) -> result. ``path`` names the file or directory that
 # holds the intended state; ``args`` what else the check needs.
-CHECKS = {"nftables": nftables, "networkd": _networkd, "sysctl": sysctl, "services": services, "kea": kea}
+CHECKS = {"nftables": nftables, "networkd": _networkd, "sysctl": sysctl, "services": services, "kea": kea,
+          "bridge": bridge}

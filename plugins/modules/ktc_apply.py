@@ -98,9 +98,11 @@ options:
                 successfully)."
               - "C(kea): Kea's running configuration (config-get on the control socket the file names) against the
                 file: interfaces, subnets, pools, reservations, options."
+              - "C(bridge): the VLANs (PVID, untagged) of every bridge port and the port flags against the networkd
+                files under the path; a VLAN nobody declared is deleted, a missing one or a flag put back."
             type: str
             required: true
-            choices: [kea, networkd, nftables, services, sysctl]
+            choices: [bridge, kea, networkd, nftables, services, sysctl]
           path:
             description: The file or directory of O(files) that holds the intended state.
             type: path

@@ -6,7 +6,9 @@ import os
 import re
 import subprocess
 
-from conftest import CORE_NAME, REPO, awx_job, converge, wait_until
+from conftest import CORE_NAME, REPO, SEGMENTS, awx_job, converge, vm, wait_until
+
+SWITCH = "sw-bkpsdm"
 
 HAND_EDIT = "// changed by hand on core, not through the repository"
 
@@ -87,7 +89,8 @@ def test_the_running_state_changed_by_hand_is_reported_and_put_back(core, addres
     """Changes made by hand to core's running state, the files untouched: first an accept rule inserted at the top of
     the forward chain (every office opened to every other), an address nobody declared on a segment interface, a
     segment's VLAN interface deleted, Unbound stopped, reverse-path filtering turned off and another segment's subnet
-    taken out of Kea's running configuration (config-set); then the whole filter table deleted. Each time the drift check names core, the
+    taken out of Kea's running configuration (config-set), and on a switch another office's VLAN added to an access
+    port; then the whole filter table deleted. Each time the drift check names core, the
     function and the difference, and one converge puts the repository's state back; a second converge changes
     nothing, and isolation holds again."""
     offices = [c for c in addressed_clients if c.facts["kind"] == "office" and not c.facts["noc"]]
@@ -117,13 +120,19 @@ def test_the_running_state_changed_by_hand_is_reported_and_put_back(core, addres
          ["%s: firewall: live ruleset differs from /etc/nftables.conf" % CORE_NAME],
          ["+table inet ktc_filter {"]),
     ]
+    # A VLAN added by hand to an access port of a switch: its clients' frames reach another office's segment.
+    port = next(c for c in addressed_clients if c.switch == SWITCH)
+    other_vlan = next(f["vlan"] for f in SEGMENTS.values() if f["vlan"] != port.facts["vlan"])
+    rounds[0][0].append((SWITCH, "bridge vlan add dev %s vid %d" % (port.port, other_vlan)))
+    rounds[0][1].append("%s: access_switch: bridge state differs from /etc/systemd/network" % SWITCH)
     for commands, named, shown in rounds:
         for command in commands:
-            core.check_output(command)
+            host, command = command if isinstance(command, tuple) else (CORE_NAME, command)
+            vm(host).check_output(command)
         if "insert" in commands[0]:
             assert source.reaches(target.address), "the hole is real"
             assert not victim.reaches(victim.facts["gateway"]), "the segment is cut"
-        returncode, output = drift_check_of(CORE_NAME)
+        returncode, output = drift_check_of(CORE_NAME + "," + SWITCH)
         flat = " ".join(output.split())
         assert returncode != 0, output[-3000:]
         for line in named:
@@ -131,7 +140,7 @@ def test_the_running_state_changed_by_hand_is_reported_and_put_back(core, addres
         for text in shown:
             assert text in output, output[-3000:]
         assert core.check_output("sha256sum /etc/nftables.conf /etc/systemd/network/*") == files
-        returncode, output = converge(CORE_NAME, "{}")
+        returncode, output = converge(CORE_NAME + "," + SWITCH, "{}")
         assert returncode == 0 and changed_count(output, CORE_NAME) > 0, output[-3000:]
         assert not source.reaches(target.address), "isolated again after the converge"
         assert "10.40.255.77" not in core.check_output("ip -o addr show")
@@ -139,5 +148,6 @@ def test_the_running_state_changed_by_hand_is_reported_and_put_back(core, addres
         assert core.check_output("systemctl is-active unbound") == "active"
         assert core.sysctl("net.ipv4.conf.all.rp_filter") == 1
         assert '"subnet": "%s"' % target.facts["prefix"] in core.check_output(KEA_GET)
-    returncode, output = converge(CORE_NAME, "{}")
-    assert returncode == 0 and changed_count(output, CORE_NAME) == 0, output[-3000:]
+        assert str(other_vlan) not in vm(SWITCH).check_output("bridge vlan show dev %s" % port.port).split()
+    returncode, output = converge(CORE_NAME + "," + SWITCH, "{}")
+    assert returncode == 0 and changed_count(output, CORE_NAME) == changed_count(output, SWITCH) == 0, output[-3000:]

@@ -176,3 +176,52 @@ def test_a_subnet_taken_out_with_config_set_is_drift():
 def test_a_kea_that_does_not_answer_is_drift():
     result = ktc_live.kea(None, kea_files(), "/etc/kea/kea-dhcp4.conf", command=lambda path, command: None)
     assert result["differs"] and "does not answer config-get on /run/kea/kea4-ctrl-socket" in result["live"]
+
+
+def switch_files(name="sw-bkpsdm"):
+    files = {}
+    directory = os.path.join(os.path.dirname(GOLDEN_CORE), name, "etc", "systemd", "network")
+    for entry in os.listdir(directory):
+        with open(os.path.join(directory, entry)) as handle:
+            files["/etc/systemd/network/" + entry] = handle.read()
+    return files
+
+
+def bridge_run(change=None):
+    """``run`` answering `bridge -j vlan show` and `ip -j -d link show` with what sw-bkpsdm answered in the lab."""
+    fixtures = os.path.join(os.path.dirname(__file__), "fixtures")
+    with open(os.path.join(fixtures, "bridge-vlan-sw-bkpsdm.json")) as handle:
+        vlans = json.load(handle)
+    with open(os.path.join(fixtures, "ip-link-sw-bkpsdm.json")) as handle:
+        links = json.load(handle)
+    if change:
+        change(dict((entry["ifname"], entry) for entry in vlans), dict((link["ifname"], link) for link in links))
+
+    def run(argv):
+        return 0, json.dumps(vlans if argv[0] == "bridge" else links), ""
+    return run
+
+
+def test_the_running_bridge_of_a_lab_switch_is_what_its_files_declare():
+    result = ktc_live.bridge(bridge_run(), switch_files(), "/etc/systemd/network")
+    assert not result["differs"], result["live"] + result["intended"]
+    assert "swp1: vlans=103 pvid=103 untagged=103 guard=on root_block=on" in result["intended"]
+
+
+def test_a_vlan_added_to_an_access_port_by_hand_is_drift_and_is_deleted():
+    def add(vlans, _links):
+        vlans["swp1"]["vlans"].append({"vlan": 102})
+    result = ktc_live.bridge(bridge_run(add), switch_files(), "/etc/systemd/network")
+    assert result["differs"]
+    assert result["repairs"] == [["bridge", "vlan", "del", "dev", "swp1", "vid", "102"]]
+
+
+def test_a_port_guard_turned_off_and_a_trunk_vlan_removed_are_put_back():
+    def change(vlans, links):
+        links["swp2"]["linkinfo"]["info_slave_data"]["guard"] = False
+        vlans["eth1"]["vlans"] = [v for v in vlans["eth1"]["vlans"] if v["vlan"] != 103]
+        vlans["br0"]["vlans"] = []
+    result = ktc_live.bridge(bridge_run(change), switch_files(), "/etc/systemd/network")
+    assert result["repairs"] == [["bridge", "vlan", "add", "dev", "br0", "vid", "10", "self"],
+                                 ["bridge", "vlan", "add", "dev", "eth1", "vid", "103"],
+                                 ["ip", "link", "set", "dev", "swp2", "type", "bridge_slave", "guard", "on"]]
