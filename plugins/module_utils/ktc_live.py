@@ -400,7 +400,54 @@ def kea(run, files, path, args=None, command=kea_command):
     return _result("kea", "Kea's running configuration", live, kea_listing(wanted))
 
 
+_TC_LIST = 'for d in "$@"; do echo "== $d"; tc qdisc show dev "$d"; tc class show dev "$d"; ' \
+           'tc filter show dev "$d"; tc filter show dev "$d" ingress; done'
+
+
+def normalise_tc(text):
+    """A tc listing (qdiscs, classes, filters of each device) without run-time state: the handles the kernel gives
+    leaf queues (8xxx:), cake's per-flow classes, refcounts, action indexes and packet counts; sorted per device (the
+    kernel lists a device's leaves in hash order)."""
+    out, section = [], []
+    for line in text.splitlines() + ["== (end)"]:
+        if line.startswith("== "):
+            out.extend(sorted(section))
+            section = []
+            out.append(line)
+            continue
+        line = line.rstrip()
+        if not line.strip() or line.strip().startswith("class cake "):
+            continue
+        line = re.sub(r"\b8[0-9a-f]{3}:", "auto:", line)
+        line = re.sub(r" refcnt \d+| direct_packets_stat \d+| direct_qlen \d+|index \d+ ref \d+ bind \d+", "", line)
+        section.append(line)
+    return "\n".join(out[:-1]) + "\n"
+
+
+def shaping(run, files, path, args=None):
+    """The shaper's queues, classes and filters on each uplink and its ingress device as they run, against what the
+    bundle's shaping script (``path``) builds in a throwaway network namespace on dummy uplinks of the same names.
+    ``args["uplinks"]``: the site's uplinks [{name, interface}]; the shaper's ingress device is ifb-<name>."""
+    uplinks = (args or {}).get("uplinks") or []
+    devices = [name for uplink in uplinks for name in (uplink["interface"], "ifb-%s" % uplink["name"])]
+    handle, temp = tempfile.mkstemp(prefix=".ktc-live-", suffix=".sh")
+    try:
+        with os.fdopen(handle, "w") as out:
+            out.write(files[path])
+        script = ('script=$1; shift; for d in %s; do ip link add "$d" type dummy && ip link set "$d" up || exit 1; '
+                  'done; sh "$script" >/dev/null && %s') % (" ".join('"%s"' % u["interface"] for u in uplinks), _TC_LIST)
+        rc, intended, err = run(["unshare", "--net", "sh", "-c", script, "ktc-live", temp] + devices)
+    finally:
+        os.unlink(temp)
+    if rc != 0:
+        raise RuntimeError("cannot build the shaper in a throwaway network namespace: %s" % (err or intended).strip())
+    rc, live, err = run(["sh", "-c", _TC_LIST, "ktc-live"] + devices)
+    if rc != 0:
+        raise RuntimeError("tc show failed: %s" % err.strip())
+    return _result("shaping", "shaper state", normalise_tc(live), normalise_tc(intended))
+
+
 # Each check: (run, {path: content} of the bundle, path, args) -> result. ``path`` names the file or directory that
 # holds the intended state; ``args`` what else the check needs.
 CHECKS = {"nftables": nftables, "networkd": _networkd, "sysctl": sysctl, "services": services, "kea": kea,
-          "bridge": bridge}
+          "bridge": bridge, "shaping": shaping}

@@ -100,9 +100,11 @@ options:
                 file: interfaces, subnets, pools, reservations, options."
               - "C(bridge): the VLANs (PVID, untagged) of every bridge port and the port flags against the networkd
                 files under the path; a VLAN nobody declared is deleted, a missing one or a flag put back."
+              - "C(shaping): the shaper's queues, classes and filters on the uplinks (O(activate[].live[].args.uplinks))
+                against the script of the path run in a throwaway network namespace on dummy uplinks."
             type: str
             required: true
-            choices: [bridge, kea, networkd, nftables, services, sysctl]
+            choices: [bridge, kea, networkd, nftables, services, shaping, sysctl]
           path:
             description: The file or directory of O(files) that holds the intended state.
             type: path

@@ -6,9 +6,10 @@ import os
 import re
 import subprocess
 
-from conftest import CORE_NAME, REPO, SEGMENTS, awx_job, converge, vm, wait_until
+from conftest import CORE_NAME, CORE_VARS, REPO, SEGMENTS, awx_job, converge, vm, wait_until
 
 SWITCH = "sw-bkpsdm"
+UPLINK = CORE_VARS["ktc_uplinks"][0]["interface"]
 
 HAND_EDIT = "// changed by hand on core, not through the repository"
 
@@ -89,8 +90,8 @@ def test_the_running_state_changed_by_hand_is_reported_and_put_back(core, addres
     """Changes made by hand to core's running state, the files untouched: first an accept rule inserted at the top of
     the forward chain (every office opened to every other), an address nobody declared on a segment interface, a
     segment's VLAN interface deleted, Unbound stopped, reverse-path filtering turned off and another segment's subnet
-    taken out of Kea's running configuration (config-set), and on a switch another office's VLAN added to an access
-    port; then the whole filter table deleted. Each time the drift check names core, the
+    taken out of Kea's running configuration (config-set), an office's shaping class deleted, and on a switch another
+    office's VLAN added to an access port; then the whole filter table deleted. Each time the drift check names core, the
     function and the difference, and one converge puts the repository's state back; a second converge changes
     nothing, and isolation holds again."""
     offices = [c for c in addressed_clients if c.facts["kind"] == "office" and not c.facts["noc"]]
@@ -108,12 +109,15 @@ def test_the_running_state_changed_by_hand_is_reported_and_put_back(core, addres
           "ip link delete %s" % victim.facts["interface"],
           "systemctl stop unbound",
           "sysctl -q -w net.ipv4.conf.all.rp_filter=0",
-          KEA_DROP_SUBNET % target.facts["prefix"]],
+          KEA_DROP_SUBNET % target.facts["prefix"],
+          "tc filter del dev {0} parent 1: protocol ip prio 1 handle 0x{1} fw && tc class del dev {0} classid 1:{1}"
+          .format(UPLINK, source.facts["shaping_class"])],
          ["%s: firewall: live ruleset differs from /etc/nftables.conf" % CORE_NAME,
           "%s: core_router: interface state differs from /etc/systemd/network" % CORE_NAME,
           "%s: core_router: kernel state differs from /etc/sysctl.d/60-ktc-router.conf" % CORE_NAME,
           "%s: dhcp_dns: service state differs from /etc/unbound/unbound.conf" % CORE_NAME,
-          "%s: dhcp_dns: Kea's running configuration differs from /etc/kea/kea-dhcp4.conf" % CORE_NAME],
+          "%s: dhcp_dns: Kea's running configuration differs from /etc/kea/kea-dhcp4.conf" % CORE_NAME,
+          "%s: core_router: shaper state differs from /usr/local/sbin/ktc-shaping" % CORE_NAME],
          ["-accept", "10.40.255.77/24", "-%s: absent" % victim.facts["interface"], "-unbound: inactive",
           "-net.ipv4.conf.all.rp_filter = 0", "+subnet %s id=" % target.facts["prefix"]]),
         (["nft delete table inet ktc_filter"],
@@ -149,5 +153,6 @@ def test_the_running_state_changed_by_hand_is_reported_and_put_back(core, addres
         assert core.sysctl("net.ipv4.conf.all.rp_filter") == 1
         assert '"subnet": "%s"' % target.facts["prefix"] in core.check_output(KEA_GET)
         assert str(other_vlan) not in vm(SWITCH).check_output("bridge vlan show dev %s" % port.port).split()
+        assert "class htb 1:%s " % source.facts["shaping_class"] in core.check_output("tc class show dev %s" % UPLINK)
     returncode, output = converge(CORE_NAME + "," + SWITCH, "{}")
     assert returncode == 0 and changed_count(output, CORE_NAME) == changed_count(output, SWITCH) == 0, output[-3000:]

@@ -225,3 +225,27 @@ def test_a_port_guard_turned_off_and_a_trunk_vlan_removed_are_put_back():
     assert result["repairs"] == [["bridge", "vlan", "add", "dev", "br0", "vid", "10", "self"],
                                  ["bridge", "vlan", "add", "dev", "eth1", "vid", "103"],
                                  ["ip", "link", "set", "dev", "swp2", "type", "bridge_slave", "guard", "on"]]
+
+
+def tc_listing(name):
+    with open(os.path.join(os.path.dirname(__file__), "fixtures", name)) as handle:
+        return handle.read()
+
+
+def test_the_running_shaper_equals_the_script_run_in_a_throwaway_namespace():
+    """Captured on the lab's core: the running shaper, and the same script run on dummy uplinks (other leaf handles,
+    leaves listed in another order, cake's flow classes of live traffic)."""
+    live, built = tc_listing("tc-core-live.txt"), tc_listing("tc-core-namespace.txt")
+    assert live != built
+    assert ktc_live.normalise_tc(live) == ktc_live.normalise_tc(built)
+    assert "class htb 1:65 parent 1:3 leaf auto: prio 0 rate 3Mbit ceil 10Mbit" in ktc_live.normalise_tc(live)
+
+
+def test_a_shaping_class_deleted_or_changed_by_hand_is_drift():
+    built = ktc_live.normalise_tc(tc_listing("tc-core-namespace.txt"))
+    live = tc_listing("tc-core-live.txt")
+    gone = "\n".join(line for line in live.splitlines() if "1:65" not in line) + "\n"
+    assert ktc_live.normalise_tc(gone) != built
+    changed = live.replace("class htb 1:65 parent 1:3 leaf 8012: prio 0 rate 3Mbit",
+                           "class htb 1:65 parent 1:3 leaf 8012: prio 0 rate 9Mbit")
+    assert ktc_live.normalise_tc(changed) != built
