@@ -447,7 +447,63 @@ def shaping(run, files, path, args=None):
     return _result("shaping", "shaper state", normalise_tc(live), normalise_tc(intended))
 
 
+def _record(fields):
+    """(name, type, data) of a resource record given as [name, (ttl), (class), type, data...]."""
+    name, rest = fields[0].lower().rstrip(".") + ".", fields[1:]
+    while rest and (rest[0].isdigit() or rest[0].upper() in ("IN", "CH")):
+        rest = rest[1:]
+    return name, rest[0].upper(), " ".join(rest[1:]).lower()
+
+
+def unbound_local(text):
+    """The local zones and records the server clause of an unbound.conf declares: ({zone: type}, {records})."""
+    zones, records, clause = {}, set(), None
+    for line in text.splitlines():
+        if line and not line[0].isspace() and line.rstrip().endswith(":"):
+            clause = line.strip()[:-1]
+            continue
+        key, _, value = line.strip().partition(":")
+        value = value.strip().strip('"')
+        if clause != "server" or not value:
+            continue
+        if key == "local-zone":
+            name, _, kind = value.partition('" ')
+            zones[name.lower().rstrip(".") + "."] = kind.strip()
+        elif key == "local-data":
+            records.add(_record(value.split()))
+        elif key == "local-data-ptr":
+            address, fields = value.split()[0], value.split()[1:]
+            reverse = ".".join(reversed(address.split("."))) + ".in-addr.arpa."
+            records.add((reverse, "PTR", fields[-1].lower()))
+    return zones, records
+
+
+def unbound(run, files, path, args=None):
+    """Unbound's local zones and records as it serves them (unbound-control list_local_zones, list_local_data)
+    against the bundle's unbound.conf: a record added or removed by hand in one of our zones shows. Unbound's own
+    default zones, and their NS and SOA records, are left out."""
+    zones, records = unbound_local(files[path])
+
+    def ours(name):
+        return any(name == zone or name.endswith("." + zone) for zone in zones)
+    rc_zones, out_zones, err = run(["unbound-control", "-c", path, "list_local_zones"])
+    rc_data, out_data, err_data = run(["unbound-control", "-c", path, "list_local_data"])
+    intended = ["zone %s %s" % item for item in sorted(zones.items())] + \
+        ["%s %s %s" % record for record in sorted(records)]
+    if rc_zones != 0 or rc_data != 0:
+        live = ["unbound does not answer unbound-control: %s" % (err or err_data).strip()]
+    else:
+        live_zones = dict((line.split()[0].lower(), line.split()[1]) for line in out_zones.splitlines()
+                          if len(line.split()) == 2 and ours(line.split()[0].lower()))
+        live_records = set(record for record in (_record(line.split()) for line in out_data.splitlines()
+                                                 if len(line.split()) >= 4)
+                           if ours(record[0]) and record[1] not in ("NS", "SOA"))
+        live = ["zone %s %s" % item for item in sorted(live_zones.items())] + \
+            ["%s %s %s" % record for record in sorted(live_records)]
+    return _result("unbound", "Unbound's local data", "\n".join(live) + "\n", "\n".join(intended) + "\n")
+
+
 # Each check: (run, {path: content} of the bundle, path, args) -> result. ``path`` names the file or directory that
 # holds the intended state; ``args`` what else the check needs.
 CHECKS = {"nftables": nftables, "networkd": _networkd, "sysctl": sysctl, "services": services, "kea": kea,
-          "bridge": bridge, "shaping": shaping}
+          "bridge": bridge, "shaping": shaping, "unbound": unbound}

@@ -102,9 +102,10 @@ options:
                 files under the path; a VLAN nobody declared is deleted, a missing one or a flag put back."
               - "C(shaping): the shaper's queues, classes and filters on the uplinks (O(activate[].live[].args.uplinks))
                 against the script of the path run in a throwaway network namespace on dummy uplinks."
+              - "C(unbound): Unbound's local zones and records (unbound-control) against the server clause of the file."
             type: str
             required: true
-            choices: [bridge, kea, networkd, nftables, services, shaping, sysctl]
+            choices: [bridge, kea, networkd, nftables, services, shaping, sysctl, unbound]
           path:
             description: The file or directory of O(files) that holds the intended state.
             type: path

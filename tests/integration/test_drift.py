@@ -6,9 +6,10 @@ import os
 import re
 import subprocess
 
-from conftest import CORE_NAME, CORE_VARS, REPO, SEGMENTS, awx_job, converge, vm, wait_until
+from conftest import CORE_NAME, CORE_VARS, REPO, SEGMENTS, SITE, awx_job, converge, vm, wait_until
 
 SWITCH = "sw-bkpsdm"
+DOMAIN = SITE["domain"]
 UPLINK = CORE_VARS["ktc_uplinks"][0]["interface"]
 
 HAND_EDIT = "// changed by hand on core, not through the repository"
@@ -91,7 +92,8 @@ def test_the_running_state_changed_by_hand_is_reported_and_put_back(core, addres
     the forward chain (every office opened to every other), an address nobody declared on a segment interface, a
     segment's VLAN interface deleted, Unbound stopped, reverse-path filtering turned off and another segment's subnet
     taken out of Kea's running configuration (config-set), an office's shaping class deleted, and on a switch another
-    office's VLAN added to an access port; then the whole filter table deleted. Each time the drift check names core, the
+    office's VLAN added to an access port; then the whole filter table deleted and a WPAD record (a client's address)
+    added to Unbound. Each time the drift check names core, the
     function and the difference, and one converge puts the repository's state back; a second converge changes
     nothing, and isolation holds again."""
     offices = [c for c in addressed_clients if c.facts["kind"] == "office" and not c.facts["noc"]]
@@ -120,9 +122,11 @@ def test_the_running_state_changed_by_hand_is_reported_and_put_back(core, addres
           "%s: core_router: shaper state differs from /usr/local/sbin/ktc-shaping" % CORE_NAME],
          ["-accept", "10.40.255.77/24", "-%s: absent" % victim.facts["interface"], "-unbound: inactive",
           "-net.ipv4.conf.all.rp_filter = 0", "+subnet %s id=" % target.facts["prefix"]]),
-        (["nft delete table inet ktc_filter"],
-         ["%s: firewall: live ruleset differs from /etc/nftables.conf" % CORE_NAME],
-         ["+table inet ktc_filter {"]),
+        (["nft delete table inet ktc_filter",
+          "unbound-control local_data wpad.%s. A %s" % (DOMAIN, source.address)],
+         ["%s: firewall: live ruleset differs from /etc/nftables.conf" % CORE_NAME,
+          "%s: dhcp_dns: Unbound's local data differs from /etc/unbound/unbound.conf" % CORE_NAME],
+         ["+table inet ktc_filter {", "-wpad.%s. A %s" % (DOMAIN, source.address)]),
     ]
     # A VLAN added by hand to an access port of a switch: its clients' frames reach another office's segment.
     port = next(c for c in addressed_clients if c.switch == SWITCH)
@@ -148,6 +152,7 @@ def test_the_running_state_changed_by_hand_is_reported_and_put_back(core, addres
         assert returncode == 0 and changed_count(output, CORE_NAME) > 0, output[-3000:]
         assert not source.reaches(target.address), "isolated again after the converge"
         assert "10.40.255.77" not in core.check_output("ip -o addr show")
+        assert "wpad." not in core.check_output("unbound-control -c /etc/unbound/unbound.conf list_local_data")
         assert wait_until(lambda: victim.reaches(victim.facts["gateway"]), 30), "the segment is back"
         assert core.check_output("systemctl is-active unbound") == "active"
         assert core.sysctl("net.ipv4.conf.all.rp_filter") == 1

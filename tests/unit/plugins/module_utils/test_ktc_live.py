@@ -249,3 +249,38 @@ def test_a_shaping_class_deleted_or_changed_by_hand_is_drift():
     changed = live.replace("class htb 1:65 parent 1:3 leaf 8012: prio 0 rate 3Mbit",
                            "class htb 1:65 parent 1:3 leaf 8012: prio 0 rate 9Mbit")
     assert ktc_live.normalise_tc(changed) != built
+
+
+def unbound_run(change=lambda zones, data: (zones, data), rc=0):
+    """``run`` answering unbound-control list_local_zones / list_local_data as the lab's core did."""
+    zones, data = tc_listing("unbound-local-core.txt").split("===\n")
+    zones, data = change(zones, data)
+    return lambda argv: (rc, zones if argv[-1] == "list_local_zones" else data, "" if rc == 0 else "connection refused")
+
+
+def unbound_files():
+    with open(os.path.join(GOLDEN_CORE, "etc", "unbound", "unbound.conf")) as handle:
+        return {"/etc/unbound/unbound.conf": handle.read()}
+
+
+def test_the_running_unbound_serves_the_zones_and_records_of_its_file():
+    result = ktc_live.unbound(unbound_run(), unbound_files(), "/etc/unbound/unbound.conf")
+    assert not result["differs"], result["live"] + result["intended"]
+    assert "simpeg.ktc.sumbawabaratkab.go.id. A 10.40.2.78" in result["intended"]
+    assert "78.2.40.10.in-addr.arpa. PTR simpeg.ktc.sumbawabaratkab.go.id." in result["intended"]
+
+
+def test_a_record_added_or_removed_by_hand_in_our_zone_is_drift():
+    added = ktc_live.unbound(unbound_run(lambda z, d: (z, d + "wpad.ktc.sumbawabaratkab.go.id.\t3600\tIN\tA\t10.40.2.66\n")),
+                             unbound_files(), "/etc/unbound/unbound.conf")
+    assert added["differs"]
+    assert "-wpad.ktc.sumbawabaratkab.go.id. A 10.40.2.66" in ktc_live.summary(added, "/etc/unbound/unbound.conf")
+    removed = ktc_live.unbound(unbound_run(lambda z, d: (z, "\n".join(
+        line for line in d.splitlines() if not line.startswith("simpeg.")) + "\n")), unbound_files(),
+        "/etc/unbound/unbound.conf")
+    assert removed["differs"] and "+simpeg.ktc.sumbawabaratkab.go.id. A 10.40.2.78" in ktc_live.summary(removed, "x")
+
+
+def test_an_unbound_that_does_not_answer_is_drift():
+    result = ktc_live.unbound(unbound_run(rc=1), unbound_files(), "/etc/unbound/unbound.conf")
+    assert result["differs"] and "unbound does not answer" in result["live"]
