@@ -213,23 +213,17 @@ def _validate_links(switches, core, core_interfaces, management_vlan, errors):
             if problem:
                 errors.append("%s: ktc_switch_uplink_bond %r %s. Fix: name the bond of %s on this switch (bond0; "
                               "Port-channel1 on IOS)." % (where, switch.get("uplink_bond"), problem, ", ".join(uplinks)))
+    # The same walk up the parents as the paths an event or an onboarding converges (_paths).
     depth = {}
-    for switch in switches:
-        chain, name = [], switch["name"]
-        while name in by_name and name not in depth and name not in chain:
-            chain.append(name)
-            name = by_name[name].get("parent")
-        if name in chain:
-            loop = chain[chain.index(name):] + [name]
-            if switch["name"] == min(loop):   # report each loop once
+    for name, path in _paths(switches).items():
+        top = by_name[path[-1]].get("parent")
+        if top in path:
+            loop = path[path.index(top):] + [top]
+            if name == min(loop):   # report each loop once
                 errors.append("switch %s: its ktc_parent chain is a loop (%s); no path reaches it from core. Fix: "
-                              "give one of them the port towards core as its parent." % (switch["name"], " -> ".join(loop)))
-            continue
-        base = 0 if name == core else depth.get(name)
-        if base is None:
-            continue
-        for offset, member in enumerate(reversed(chain)):
-            depth[member] = base + offset + 1
+                              "give one of them the port towards core as its parent." % (name, " -> ".join(loop)))
+        elif top == core:
+            depth[name] = len(path)
     return depth
 
 
