@@ -1,0 +1,189 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, Diskominfo Kabupaten Sumbawa Barat
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+module: ktc_probe
+short_description: Read a device's running state in one step and say what is wrong with it
+version_added: "1.0.0"
+description:
+  - Runs the live checks of C(plugins/module_utils/ktc_live.py) against the files installed on the device (the same
+    checks M(ktc_apply) runs against the rendered files on every converge and drift check), asks each DNS server
+    for a name, and pings addresses; returns the results as data and one list of problems, computed here, so that
+    a playbook only asserts that the list is empty.
+  - Changes nothing; runs the same in check mode.
+options:
+  checks:
+    description: The live checks, each as in M(ktc_apply)'s O(ktc_apply#module:activate[].live), read against the
+      files on the device.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      check:
+        description: The check's name.
+        type: str
+        required: true
+        choices: [bridge, kea, networkd, nftables, services, shaping, sysctl, unbound]
+      path:
+        description: The installed file or directory that holds the intended state.
+        type: path
+        required: true
+      args:
+        description: What else the check needs.
+        type: dict
+  gateways:
+    description:
+      - The segments whose gateway must answer DNS for its own name (the wiring model's segment facts; C(gateway),
+        C(gateway_fqdn), C(office) and C(segment) are read), asked from O(dns_source).
+    type: list
+    elements: dict
+    default: []
+  dns_source:
+    description: The address the DNS questions are asked from (a guest gateway's own would be refused internal names).
+    type: str
+  uplinks:
+    description: The uplinks (C(name), C(gateway)); the gateway of the one named in O(active_uplink_file) must answer a ping.
+    type: list
+    elements: dict
+    default: []
+  active_uplink_file:
+    description: Where the uplink monitor writes the name of the uplink in use.
+    type: path
+    default: /run/ktc/uplink
+  reachable:
+    description: Other addresses that must answer a ping (C(address), and C(label) for the problem line).
+    type: list
+    elements: dict
+    default: []
+author:
+  - Diskominfo KSB network team
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: none
+seealso:
+  - module: ktc_apply
+"""
+
+EXAMPLES = r"""
+- name: Probe core
+  ktc_probe:
+    checks:
+      - {check: nftables, path: /etc/nftables.conf}
+      - {check: services, path: /etc/kea/kea-dhcp4.conf, args: {units: [kea-dhcp4-server, unbound]}}
+    gateways: "{{ ktc_served_segment_facts }}"
+    dns_source: "{{ ktc_management_address }}"
+    uplinks: "{{ ktc_uplinks }}"
+  register: probe
+"""
+
+RETURN = r"""
+checks:
+  description: Each live check's result (check, what, differs, summary).
+  returned: success
+  type: list
+  elements: dict
+problems:
+  description: One line per thing that is wrong; empty when the device is healthy and runs what its files say.
+  returned: success
+  type: list
+  elements: str
+  sample: ["live ruleset differs from /etc/nftables.conf (- live, + repository): -accept"]
+"""
+
+import os
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.common.text.converters import to_text
+
+try:
+    from ansible.module_utils.ktc_live import CHECKS, summary
+except ImportError:  # run as a script by the unit tests: the project's module_utils sit beside this directory
+    import sys
+
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "module_utils"))
+    from ktc_live import CHECKS, summary  # noqa: E402 pylint: disable=wrong-import-position
+
+
+def installed(path):
+    """{path: content} of the file at ``path``, or of every file under the directory ``path``."""
+    paths = [path] if os.path.isfile(path) else [os.path.join(directory, name)
+                                                  for directory, _, names in os.walk(path) for name in names]
+    files = {}
+    for name in sorted(paths):
+        with open(name, "rb") as handle:
+            files[name] = to_text(handle.read(), errors="surrogate_or_strict")
+    return files
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            checks=dict(type="list", elements="dict", default=[], options=dict(
+                check=dict(type="str", required=True, choices=sorted(CHECKS)),
+                path=dict(type="path", required=True),
+                args=dict(type="dict"),
+            )),
+            gateways=dict(type="list", elements="dict", default=[]),
+            dns_source=dict(type="str"),
+            uplinks=dict(type="list", elements="dict", default=[]),
+            active_uplink_file=dict(type="path", default="/run/ktc/uplink"),
+            reachable=dict(type="list", elements="dict", default=[]),
+        ),
+        supports_check_mode=True,
+    )
+
+    def runner(argv):
+        rc, out, err = module.run_command(argv)
+        return rc, to_text(out), to_text(err)
+
+    problems, results = [], []
+    for spec in module.params["checks"]:
+        if not os.path.exists(spec["path"]):
+            problems.append("%s: %s is missing" % (spec["check"], spec["path"]))
+            continue
+        try:
+            files = installed(spec["path"])
+            result = CHECKS[spec["check"]](runner, files, spec["path"], spec.get("args") or {})
+        except (IOError, OSError, RuntimeError, ValueError, KeyError) as exc:
+            problems.append("%s: %s cannot be checked: %s" % (spec["check"], spec["path"], exc))
+            continue
+        line = summary(result, spec["path"]) if result["differs"] else None
+        results.append({"check": spec["check"], "what": result["what"], "differs": result["differs"],
+                        "summary": line})
+        if line:
+            problems.append(line)
+    source = ["-b", module.params["dns_source"]] if module.params["dns_source"] else []
+    for segment in module.params["gateways"]:
+        rc, out, _err = runner(["dig", "+short", "+time=2", "+tries=2"] + source
+                               + ["@" + segment["gateway"], segment["gateway_fqdn"], "A"])
+        if rc != 0 or segment["gateway"] not in out.split():
+            problems.append("%s/%s: Unbound on %s does not answer for %s" % (
+                segment.get("office"), segment.get("segment"), segment["gateway"], segment["gateway_fqdn"]))
+    if module.params["uplinks"]:
+        try:
+            with open(module.params["active_uplink_file"]) as handle:
+                active = handle.read().strip()
+        except (IOError, OSError):
+            active = None
+        uplink = next((u for u in module.params["uplinks"] if u.get("name") == active), None)
+        if uplink is None:
+            problems.append("uplink monitor: no uplink in use (%s says %r)" % (module.params["active_uplink_file"], active))
+        elif runner(["ping", "-n", "-c", "2", "-W", "2", uplink["gateway"]])[0] != 0:
+            problems.append("uplink %s: its gateway %s does not answer" % (uplink["name"], uplink["gateway"]))
+    for target in module.params["reachable"]:
+        if runner(["ping", "-n", "-c", "2", "-W", "2", target["address"]])[0] != 0:
+            problems.append("%s (%s) does not answer" % (target.get("label") or "address", target["address"]))
+    module.exit_json(changed=False, checks=results, problems=problems)
+
+
+if __name__ == "__main__":
+    main()
