@@ -12,9 +12,12 @@ import os
 import re
 import string
 
+from ansible._internal._templating._engine import TemplateOptions
+from ansible._internal._templating._template_vars import generate_ansible_template_vars
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 from ansible.plugins.loader import lookup_loader
+from ansible.template import trust_as_template
 
 COMPONENT = re.compile(r"[A-Za-z0-9._@-]+")
 SPEC_KEYS = frozenset(("path", "template", "mode", "validate", "each", "as"))
@@ -36,6 +39,34 @@ def _path(spec, item):
     return path
 
 
+class _Renderer(object):
+    """Renders a template of the role as the template lookup does, but without its deep copy of every task variable
+    for each file (most of the time of a core with hundreds of segment files): the variables are shared, read-only,
+    and each file's own (the item) laid over them."""
+
+    def __init__(self, action, task_vars):
+        self.action, self.task_vars = action, task_vars
+        self.lookup = lookup_loader.get("ansible.builtin.template", loader=action._loader, templar=action._templar)
+        self.cache = {}
+
+    def __call__(self, name, variables):
+        if name not in self.cache:
+            path = self.lookup.find_file_in_search_path(self.task_vars, "templates", name)
+            if not path:
+                raise AnsibleActionFail("ktc_template_files: the template %s could not be found" % name)
+            searchpath = [os.path.dirname(path)]
+            for entry in self.task_vars.get("ansible_search_path", []):
+                searchpath += [os.path.join(entry, "templates"), entry]
+            self.cache[name] = (path, trust_as_template(self.action._loader.get_text_file_contents(path)), searchpath)
+        path, data, searchpath = self.cache[name]
+        layered = dict(self.task_vars)
+        layered.update(generate_ansible_template_vars(path=name, fullpath=path,
+                                                      include_ansible_managed="ansible_managed" not in layered))
+        layered.update(variables)
+        templar = self.action._templar.copy_with_new_env(available_variables=layered, searchpath=searchpath)
+        return templar._engine.template(data, options=TemplateOptions(escape_backslashes=False))
+
+
 class ActionModule(ActionBase):
     TRANSFERS_FILES = False
     _VALID_ARGS = frozenset(("files", "vars"))
@@ -46,7 +77,7 @@ class ActionModule(ActionBase):
         common = self._task.args.get("vars") or {}
         if not isinstance(specs, list) or not isinstance(common, dict):
             raise AnsibleActionFail("ktc_template_files: files must be a list and vars a dict")
-        template = lookup_loader.get("ansible.builtin.template", loader=self._loader, templar=self._templar)
+        render = _Renderer(self, task_vars)
         rendered = []
         for spec in specs:
             unknown = set(spec) - SPEC_KEYS if isinstance(spec, dict) else None
@@ -62,7 +93,7 @@ class ActionModule(ActionBase):
                     "path": _path(spec, item),
                     "mode": spec.get("mode") or "0644",
                     "validate": spec.get("validate"),
-                    "content": template.run([spec["template"]], variables=task_vars, template_vars=variables)[0],
+                    "content": render(spec["template"], variables),
                 })
         result.update(changed=False, files=rendered)
         return result
