@@ -400,8 +400,9 @@ def kea(run, files, path, args=None, command=kea_command):
     return _result("kea", "Kea's running configuration", live, kea_listing(wanted))
 
 
-_TC_LIST = 'for d in "$@"; do echo "== $d"; tc qdisc show dev "$d"; tc class show dev "$d"; ' \
-           'tc filter show dev "$d"; tc filter show dev "$d" ingress; done'
+# A device that does not exist (the shaper never ran, or its ingress device was deleted) lists as absent.
+_TC_LIST = 'for d in "$@"; do echo "== $d"; if ip link show dev "$d" >/dev/null 2>&1; then tc qdisc show dev "$d"; ' \
+           'tc class show dev "$d"; tc filter show dev "$d"; tc filter show dev "$d" ingress; else echo absent; fi; done'
 
 
 def normalise_tc(text):
