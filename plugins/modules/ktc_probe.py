@@ -38,6 +38,10 @@ options:
       args:
         description: What else the check needs.
         type: dict
+      include:
+        description: With a directory as O(checks[].path), the names of the files read (the roles' own).
+        type: str
+        default: "*"
   gateways:
     description:
       - The segments whose gateway must answer DNS for its own name (the wiring model's segment facts; C(gateway),
@@ -99,6 +103,7 @@ problems:
   sample: ["live ruleset differs from /etc/nftables.conf (- live, + repository): -accept"]
 """
 
+import fnmatch
 import os
 
 from ansible.module_utils.basic import AnsibleModule
@@ -113,10 +118,12 @@ except ImportError:  # run as a script by the unit tests: the project's module_u
     from ktc_live import CHECKS, summary  # noqa: E402 pylint: disable=wrong-import-position
 
 
-def installed(path):
-    """{path: content} of the file at ``path``, or of every file under the directory ``path``."""
+def installed(path, pattern="*"):
+    """{path: content} of the file at ``path``, or of the files under the directory ``path`` whose name matches
+    ``pattern`` (the project's own: a directory such as /etc/systemd/network also holds files nobody here wrote)."""
     paths = [path] if os.path.isfile(path) else [os.path.join(directory, name)
-                                                  for directory, _, names in os.walk(path) for name in names]
+                                                  for directory, _, names in os.walk(path) for name in names
+                                                  if fnmatch.fnmatch(name, pattern)]
     files = {}
     for name in sorted(paths):
         with open(name, "rb") as handle:
@@ -131,6 +138,7 @@ def main():
                 check=dict(type="str", required=True, choices=sorted(CHECKS)),
                 path=dict(type="path", required=True),
                 args=dict(type="dict"),
+                include=dict(type="str", default="*"),
             )),
             gateways=dict(type="list", elements="dict", default=[]),
             dns_source=dict(type="str"),
@@ -151,7 +159,7 @@ def main():
             problems.append("%s: %s is missing" % (spec["check"], spec["path"]))
             continue
         try:
-            files = installed(spec["path"])
+            files = installed(spec["path"], spec.get("include") or "*")
             result = CHECKS[spec["check"]](runner, files, spec["path"], spec.get("args") or {})
         except (IOError, OSError, RuntimeError, ValueError, KeyError) as exc:
             problems.append("%s: %s cannot be checked: %s" % (spec["check"], spec["path"], exc))
