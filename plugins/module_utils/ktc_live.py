@@ -92,6 +92,22 @@ def _result(check, what, live, intended, repairs=()):
             "repairs": [list(argv) for argv in repairs]}
 
 
+def _unit_values(content):
+    """A systemd unit-style file (networkd's .network, .netdev) as {(section, key): [values]}, repeated sections
+    (several [BridgeVLAN]) merged."""
+    section, values = None, {}
+    for line in content.splitlines():
+        line = line.strip()
+        if not line or line.startswith(("#", ";")):
+            continue
+        if line.startswith("[") and line.endswith("]"):
+            section = line[1:-1]
+            continue
+        key, _, value = line.partition("=")
+        values.setdefault((section, key.strip()), []).append(value.strip())
+    return values
+
+
 def parse_networkd(files):
     """What the systemd-networkd files of a bundle ({path: content}) declare, per interface: kind (netdev Kind, or
     "-" for a port that exists already), VLAN id, parent (the trunk whose .network lists it in VLAN=), master (Bond=,
@@ -104,16 +120,7 @@ def parse_networkd(files):
     for path, content in sorted(files.items()):
         if not path.startswith("/etc/systemd/network/") or not path.endswith((".netdev", ".network")):
             continue
-        section, values = None, {}
-        for line in content.splitlines():
-            line = line.strip()
-            if not line or line.startswith(("#", ";")):
-                continue
-            if line.startswith("[") and line.endswith("]"):
-                section = line[1:-1]
-                continue
-            key, _, value = line.partition("=")
-            values.setdefault((section, key.strip()), []).append(value.strip())
+        values = _unit_values(content)
         if path.endswith(".netdev"):
             item = entry(values[("NetDev", "Name")][0])
             item["kind"] = values[("NetDev", "Kind")][0]
@@ -219,16 +226,7 @@ def parse_bridge_ports(files):
     for path, content in sorted(files.items()):
         if not path.endswith(".network"):
             continue
-        section, values = None, {}
-        for line in content.splitlines():
-            line = line.strip()
-            if not line or line.startswith(("#", ";")):
-                continue
-            if line.startswith("[") and line.endswith("]"):
-                section = line[1:-1]
-                continue
-            key, _, value = line.partition("=")
-            values.setdefault((section, key.strip()), []).append(value.strip())
+        values = _unit_values(content)
         name = values.get(("Match", "Name"), [None])[0]
         vlans = values.get(("BridgeVLAN", "VLAN"), [])
         if name is None or not (vlans or ("Network", "Bridge") in values):
