@@ -51,7 +51,10 @@ _value:
     core:
       description: >-
         C(name); C(trunks), each {switch, interface (the port, or the bond), members, bond, segments (facts as the
-        C(ktc_segments) filter gives them), vlans}; C(segments), the facts of every segment core serves, in site order.
+        C(ktc_segments) filter gives them), vlans}; C(segments), the facts of every segment core serves, in site order;
+        C(management), {prefix, vlan, reverse_zones} and on an IPv6 site its /64 (prefix6, gateway6: core's address,
+        gateway6_cidr, reverse_zone6), else those are null; C(reverse_zones), every in-addr.arpa and ip6.arpa zone of
+        the ledger's segments and management, sorted.
       type: dict
     switches:
       description: >-
@@ -71,14 +74,15 @@ from ansible.errors import AnsibleFilterError
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "module_utils"))
 from ktc_site import SiteError, validate_site, with_events  # noqa: E402 pylint: disable=wrong-import-position
-from ktc_ipam import segment_facts  # noqa: E402 pylint: disable=wrong-import-position
+from ktc_ipam import management_facts, segment_facts  # noqa: E402 pylint: disable=wrong-import-position
 from ktc_topology import build  # noqa: E402 pylint: disable=wrong-import-position
 
 
 def ktc_topology(wiring, site, ledger, events=None):
     try:
         site = validate_site(with_events(site, events))
-        return build(site, segment_facts(site, ledger), wiring.get("core"), wiring.get("switches") or [], events or [])
+        return build(site, segment_facts(site, ledger), wiring.get("core"), wiring.get("switches") or [], events or [],
+                     management_facts(site, ledger))
     except SiteError as exc:
         raise AnsibleFilterError("ktc_topology: " + "; ".join(exc.errors))
 

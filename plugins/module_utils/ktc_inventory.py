@@ -22,12 +22,12 @@ try:
     from ansible.module_utils import ktc_grammar as grammar
     from ansible.module_utils import ktc_ios
     from ansible.module_utils import ktc_topology
-    from ansible.module_utils.ktc_site import SWITCH_PLATFORMS, SiteError
+    from ansible.module_utils.ktc_site import SWITCH_PLATFORMS, SiteError, ip_address, ipv6_network
 except ImportError:  # outside a module (filters, tests, benchmarks): plugins/module_utils is on sys.path
     import ktc_grammar as grammar
     import ktc_ios
     import ktc_topology
-    from ktc_site import SWITCH_PLATFORMS, SiteError
+    from ktc_site import SWITCH_PLATFORMS, SiteError, ip_address, ipv6_network
 
 # VLANs IOS keeps for itself (the default VLAN and the FDDI/Token Ring ones): never an office's or management's.
 IOS_RESERVED_VLANS = frozenset([1, 1002, 1003, 1004, 1005])
@@ -48,6 +48,9 @@ def _host_address(value, management, where, field, errors):
                       % (where, field, address, management))
         return None
     return address
+
+
+LINK_LOCAL6 = IPNetwork("fe80::/10")
 
 
 def validate_core(site, core, errors, addresses):
@@ -96,7 +99,31 @@ def validate_core(site, core, errors, addresses):
         elif gateway is None or gateway.version != 4 or gateway not in network or gateway == network.ip:
             errors.append("%s: %s.gateway %r is not another address of %s. Fix: give the ISP router's address."
                           % (where, field, uplink.get("gateway"), network.cidr))
+        _validate_uplink_ipv6(site, uplink, "%s: %s" % (where, field), errors)
     return interfaces
+
+
+def _validate_uplink_ipv6(site, uplink, where, errors):
+    """An uplink's optional IPv6: its address with the link's prefix length, and the ISP router's address (on the link,
+    or its link-local one, as many ISPs give)."""
+    if "address6" not in uplink and "gateway6" not in uplink:
+        return
+    network = ipv6_network(uplink.get("address6"))
+    gateway = ip_address(uplink.get("gateway6"), 6)
+    if network is None or network.prefixlen > 127 or network.ip == network.network:
+        errors.append("%s.address6 %r is not an IPv6 host address with the link's prefix length, such as "
+                      "2001:db8:ffff:1::2/64. Fix: give both address6 and gateway6, or neither (an uplink without IPv6)."
+                      % (where, uplink.get("address6")))
+        return
+    if network.ip in LINK_LOCAL6 or network.ip.is_multicast():
+        errors.append("%s.address6 %s is not a global or unique local address. Fix: give the address the ISP assigned "
+                      "on the link." % (where, network))
+    elif site.get("ipv6") and network.ip in IPNetwork(site["ipv6"]["prefix"]):
+        errors.append("%s.address6 %s lies inside ktc_site.ipv6.prefix %s, which is for the segments. Fix: give the "
+                      "address of the ISP's link." % (where, network, site["ipv6"]["prefix"]))
+    if gateway is None or gateway == network.ip or not (gateway in network or gateway in LINK_LOCAL6):
+        errors.append("%s.gateway6 %r is not another address of %s nor a link-local (fe80::/10) one. Fix: give the ISP "
+                      "router's address." % (where, uplink.get("gateway6"), network.cidr))
 
 
 def _validate_port_list(switch, port_owner, where, errors):

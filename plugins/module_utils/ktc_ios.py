@@ -22,6 +22,12 @@ DEFAULT_PARKING_VLAN = 999
 # an RA guard policy's device-role is host, a DHCPv6 guard policy's is client).
 RA_GUARD_POLICY = "KTC-ACCESS-HOSTS"
 DHCPV6_GUARD_POLICY = "KTC-ACCESS-CLIENTS"
+# IPv6 sites: IPv6 snooping (SISF) in guard mode on the access ports (IOS's defaults: device-role node, security-level
+# guard), so that a client cannot claim an address the binding table holds for another port; the uplink is a trusted
+# switch port, so core's addresses (its link-local fe80::1, the gateways) are bound to it, learned from core's own
+# neighbour discovery.
+ACCESS_SNOOPING_POLICY = "KTC-ACCESS-NODES"
+UPLINK_SNOOPING_POLICY = "KTC-UPLINK-TRUSTED"
 
 # IOS abbreviations, so that Gi1/0/2 in the port map and GigabitEthernet1/0/1-28 in the port list are one port.
 _IOS_LONG = {
@@ -85,12 +91,13 @@ def switch_config(site, switch, gateway, max_macs, mac_timeout_s, dhcp_per_s):
 
     ``switch``: the switch as the wiring model (ktc_topology.build) gives it: {name, office, depth, parent, uplink
     {interface, segments}, downlinks [{switch, interface, segments}], access [{name, office, segment, vlan}] (open
-    events applied), ports (the inventory's ktc_switch_ports), management_address}; ``gateway``: the management
+    events applied), ports (the inventory's ktc_switch_ports), management_address, gateways6}; ``gateway``: the management
     prefix's router. A link with several ports (``bond``) is an LACP port-channel: ``lag_interfaces`` joins its
     members, which carry the same trunk. Returns {vlans, interfaces, l2_interfaces, lag_interfaces, l3_interfaces,
     static_routes} in the form of each
-    resource module's ``config``, ``guard_global`` (lines for the global configuration), ``guard_interfaces``
-    ({port: lines}) and ``guard_rendered`` (all of them as one list of commands, each port's lines after its
+    resource module's ``config``, ``guard_global`` (lines for the global configuration), ``guard_policies``
+    ({policy line: its lines}, the policies IOS's defaults do not give; IPv6 sites, when ``switch`` has
+    ``gateways6``), ``guard_interfaces`` ({port: lines}) and ``guard_rendered`` (all of them as one list of commands, each port's lines after its
     ``interface`` line).
     """
     management_vlan = site["management"]["vlan"]
@@ -117,7 +124,9 @@ def switch_config(site, switch, gateway, max_macs, mac_timeout_s, dhcp_per_s):
     interfaces, l2_interfaces, lag_interfaces = [], [], []
     # DHCP replies come only from core, above: the uplink is trusted. A switch below inspects its own access ports,
     # so ARP from a downlink is trusted too; DHCP from below is not (no server sits there).
-    guard_interfaces = {uplink: ["ip dhcp snooping trust", "ip arp inspection trust"]}
+    ipv6 = bool(switch.get("gateways6"))
+    guard_interfaces = {uplink: ["ip dhcp snooping trust", "ip arp inspection trust"]
+                        + (["ipv6 snooping attach-policy %s" % UPLINK_SNOOPING_POLICY] if ipv6 else [])}
     for link in links:
         label = "trunk to %s" % (towards if link is switch["uplink"] else link["switch"])
         # Each trunk carries exactly management and the VLANs below it, tagged; the native VLAN stays VLAN 1, which is
@@ -145,7 +154,7 @@ def switch_config(site, switch, gateway, max_macs, mac_timeout_s, dhcp_per_s):
         "ip dhcp snooping limit rate %d" % dhcp_per_s,
         "ipv6 nd raguard attach-policy %s" % RA_GUARD_POLICY,
         "ipv6 dhcp guard attach-policy %s" % DHCPV6_GUARD_POLICY,
-    ]
+    ] + (["ipv6 snooping attach-policy %s" % ACCESS_SNOOPING_POLICY] if ipv6 else [])
     for port in access:
         # The segment's name, with its office when the switch serves it for an office other than its own.
         label = port["segment"] if port["office"] == switch.get("office") else "%s/%s" % (port["office"], port["segment"])
@@ -169,9 +178,15 @@ def switch_config(site, switch, gateway, max_macs, mac_timeout_s, dhcp_per_s):
         "ipv6 nd raguard policy %s" % RA_GUARD_POLICY,
         "ipv6 dhcp guard policy %s" % DHCPV6_GUARD_POLICY,
     ]
+    guard_policies = {}
+    if ipv6:
+        guard_global.append("ipv6 snooping policy %s" % ACCESS_SNOOPING_POLICY)
+        guard_policies["ipv6 snooping policy %s" % UPLINK_SNOOPING_POLICY] = ["device-role switch", "trusted-port"]
     if guarded:
         guard_global += ["ip dhcp snooping vlan %s" % guarded, "ip arp inspection vlan %s" % guarded]
     rendered = list(guard_global)
+    for policy, lines in guard_policies.items():
+        rendered += [policy] + [" " + line for line in lines]
     for port, lines in guard_interfaces.items():
         rendered += ["interface %s" % port] + lines
     return {
@@ -184,6 +199,7 @@ def switch_config(site, switch, gateway, max_macs, mac_timeout_s, dhcp_per_s):
         "static_routes": [{"address_families": [{"afi": "ipv4", "routes": [
             {"dest": "0.0.0.0/0", "next_hops": [{"forward_router_address": gateway}]}]}]}],
         "guard_global": guard_global,
+        "guard_policies": guard_policies,
         "guard_interfaces": guard_interfaces,
         "guard_rendered": rendered,
     }

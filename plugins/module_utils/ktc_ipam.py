@@ -21,10 +21,11 @@ import yaml
 from netaddr import IPAddress, IPNetwork, IPSet
 
 try:
-    from ansible.module_utils.ktc_site import (SiteError, host_capacity, ipv4_address, ipv4_network, is_int,
-                                               prefixlen_for, validate_site)
+    from ansible.module_utils.ktc_site import (SiteError, host_capacity, ipv4_address, ipv4_network, ipv6_network,
+                                               is_int, prefixlen_for, validate_site)
 except ImportError:  # outside a module (filters, tests, benchmarks): plugins/module_utils is on sys.path
-    from ktc_site import SiteError, host_capacity, ipv4_address, ipv4_network, is_int, prefixlen_for, validate_site
+    from ktc_site import (SiteError, host_capacity, ipv4_address, ipv4_network, ipv6_network, is_int, prefixlen_for,
+                          validate_site)
 
 LEDGER_VERSION = 1
 LEDGER_HEADER = (
@@ -34,6 +35,10 @@ LEDGER_HEADER = (
     "# Never edit by hand: entries of removed offices stay here until released with\n"
     "# playbooks/release.yml, so that their VLANs and prefixes are never handed out twice.\n"
 )
+
+# Core's link-local address on every segment, fixed (not derived from a MAC) so that the switches can refuse a client
+# that claims it, and a replaced NIC changes no client's default route.
+GATEWAY_LINK_LOCAL6 = "fe80::1"
 
 # libyaml's dumper when present (several times faster); both write the same text for the ledger.
 _Dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
@@ -122,6 +127,7 @@ def check_ledger(ledger, site):
             if addr is None or addr not in prefix or addr in (prefix.network, prefix.broadcast, prefix.network + 1):
                 errors.append("%s.reservations.%s: %r is not a host address of %s." % (where, name, address, prefix))
         prefixes.append((prefix.first, prefix.last, "%s/%s" % (office_id, segment_name), prefix))
+    _check_ledger_ipv6(ledger, site, errors)
     prefixes.sort()
     for (first_a, last_a, name_a, net_a), (first_b, _, name_b, net_b) in zip(prefixes, prefixes[1:]):
         if first_b <= last_a:
@@ -129,6 +135,40 @@ def check_ledger(ledger, site):
                           % (name_a, net_a, name_b, net_b))
     if errors:
         raise SiteError(errors)
+
+
+def _ipv6_entries(ledger):
+    """(where, entry) of every ledger entry that may hold a /64: management, then each segment."""
+    yield "ledger management", ledger.get("management") or {}
+    for office_id, segment_name, entry in _entries(ledger):
+        if isinstance(entry, dict):
+            yield "ledger offices.%s.%s" % (office_id, segment_name), entry
+
+
+def _check_ledger_ipv6(ledger, site, errors):
+    management = ledger.get("management", {})
+    if not isinstance(management, dict) or set(management) - set(("prefix6",)):
+        errors.append("ledger management: must be a mapping {prefix6}. Fix: restore the ledger from git.")
+        return
+    site_prefix = IPNetwork(site["ipv6"]["prefix"]) if site.get("ipv6") else None
+    seen = {}
+    for where, entry in _ipv6_entries(ledger):
+        if "prefix6" not in entry:
+            continue
+        prefix6 = ipv6_network(entry["prefix6"])
+        if prefix6 is None or prefix6.prefixlen != 64 or prefix6.ip != prefix6.network:
+            errors.append("%s.prefix6: %r is not an IPv6 /64 network address. Fix: restore the ledger from git."
+                          % (where, entry["prefix6"]))
+        elif prefix6 in seen:
+            errors.append("%s.prefix6: %s is also given to %s. Fix: restore the ledger from git; never edit it by hand."
+                          % (where, prefix6, seen[prefix6]))
+        elif site_prefix is not None and prefix6 not in site_prefix:
+            errors.append("%s.prefix6: %s lies outside ktc_site.ipv6.prefix %s, and allocated prefixes never move. "
+                          "Fix: put ktc_site.ipv6.prefix back; to renumber to a new ISP prefix, release the site's "
+                          "IPv6 prefixes first (playbooks/release.yml -e '{\"ktc_release\": [\"ipv6\"]}')."
+                          % (where, prefix6, site_prefix))
+        else:
+            seen[prefix6] = where
 
 
 # --------------------------------------------------------------------------------------------
@@ -170,6 +210,14 @@ def _release(ledger, release, site_keys, errors):
     offices = ledger["offices"]
     released = []
     for item in release:
+        if item == "ipv6":
+            # Renumbering to another ISP's prefix: every /64 is given up at once, and allocated again in the new one.
+            for where, entry in _ipv6_entries(ledger):
+                prefix6 = entry.pop("prefix6", None)
+                if prefix6:
+                    released.append("%s %s" % (where[len("ledger "):], prefix6))
+            ledger.pop("management", None)
+            continue
         office_id, _, segment_name = str(item).partition("/")
         if office_id not in offices or (segment_name and segment_name not in offices[office_id]):
             errors.append("release %s: not in the ledger (nothing to release). Known: office ids, or office/segment."
@@ -227,6 +275,42 @@ def _place_reservations(office_id, wanted, entry_by_segment, report):
             entry.pop("reservations", None)
 
 
+def _allocate_ipv6(site, ledger, report):
+    """Give management and every segment of ``site`` without one a /64 of the site's IPv6 prefix, in place.
+
+    A segment's /64 is the one whose subnet ID reads like its VLAN ID (VLAN 101 -> 2001:db8:40:101::/64) when the
+    prefix has room for it and it is free, so that an operator reads one from the other; otherwise the lowest free
+    /64 above the zero one. Like IPv4 prefixes, a /64 in the ledger never moves.
+    """
+    site_prefix = IPNetwork(site["ipv6"]["prefix"])
+    subnets = 2 ** (64 - site_prefix.prefixlen)
+    base = site_prefix.first >> 64
+    taken = set((IPNetwork(entry["prefix6"]).first >> 64) - base for _, entry in _ipv6_entries(ledger)
+                if "prefix6" in entry)
+    segments = [("%s/%s" % (office["id"], segment["name"]), ledger["offices"][office["id"]][segment["name"]])
+                for office in site["offices"] for segment in office["segments"]]
+    # Management first, then by VLAN: where VLAN-like IDs do not fit, the /64s follow the VLANs' order.
+    wanted = [("management", site["management"]["vlan"], ledger.setdefault("management", {}))]
+    wanted += [(name, vlan, entry) for vlan, name, entry in
+               sorted((entry["vlan"], name, entry) for name, entry in segments if "prefix6" not in entry)]
+    lowest_free = 1
+    for name, vlan, entry in wanted:
+        if "prefix6" in entry:
+            continue
+        subnet = int(str(vlan), 16)
+        if subnet >= subnets or subnet in taken:
+            while lowest_free in taken:
+                lowest_free += 1
+            subnet = lowest_free
+        if subnet >= subnets:
+            raise SiteError(["ktc_site.ipv6.prefix: %s holds %d /64s, and management and the segments in the ledger "
+                             "take all of them; %s gets none. Fix: ask the ISP for a shorter prefix (a /56 or /48), or "
+                             "release removed offices." % (site_prefix, subnets, name)])
+        taken.add(subnet)
+        entry["prefix6"] = str(IPNetwork(((base + subnet) << 64, 64), version=6))
+        report["allocated"].append("%s ipv6 %s" % (name, entry["prefix6"]))
+
+
 def allocate(site, ledger, release=()):
     """Allocate VLANs, prefixes and reserved addresses for everything in ``site`` missing from ``ledger``.
 
@@ -238,6 +322,8 @@ def allocate(site, ledger, release=()):
     new = {"ktc_ipam_ledger_version": LEDGER_VERSION,
            "offices": dict((office_id, dict((name, dict(entry)) for name, entry in (segments or {}).items()))
                            for office_id, segments in ledger["offices"].items())}
+    if isinstance(ledger.get("management"), dict):
+        new["management"] = dict(ledger["management"])
     report = {"allocated": [], "released": [], "reservations_added": [], "reservations_dropped": []}
     errors = []
     site_keys = set((office["id"], segment["name"]) for office in site["offices"] for segment in office["segments"])
@@ -294,6 +380,8 @@ def allocate(site, ledger, release=()):
         new["offices"].setdefault(office_id, {})[segment_name] = {"vlan": next_vlan, "prefix": str(prefix)}
         report["allocated"].append("%s/%s vlan %d %s" % (office_id, segment_name, next_vlan, prefix))
 
+    if site.get("ipv6"):
+        _allocate_ipv6(site, new, report)
     for office in site["offices"]:
         segments = new["offices"][office["id"]]
         _place_reservations(office["id"], _reserved_names(site, office),
@@ -329,6 +417,37 @@ def reverse_zones(prefix):
     return zones
 
 
+def reverse_zone6(prefix6):
+    """The ip6.arpa zone of a /64: its 16 nibbles, reversed."""
+    nibbles = "%032x" % IPNetwork(prefix6).first
+    return ".".join(reversed(nibbles[:16])) + ".ip6.arpa"
+
+
+def ipv6_facts(prefix6, host=1):
+    """The IPv6 facts of a /64 (``prefix6`` None: the IPv6-less ones): its gateway at ``host`` (::1), and core's
+    link-local address on it, the one clients route through (router advertisements come from it)."""
+    if not prefix6:
+        return {"prefix6": None, "gateway6": None, "gateway6_cidr": None, "reverse_zone6": None,
+                "link_local6": None}
+    net = IPNetwork(prefix6)
+    gateway = IPAddress(net.first + host, 6)
+    return {"prefix6": str(net.cidr), "gateway6": str(gateway), "gateway6_cidr": "%s/64" % gateway,
+            "reverse_zone6": reverse_zone6(net), "link_local6": GATEWAY_LINK_LOCAL6}
+
+
+def management_facts(site, ledger):
+    """Management as the roles read it: the IPv4 prefix and its reverse zones, and (on an IPv6 site) its /64, core's
+    address ::1 in it and its ip6.arpa zone."""
+    prefix6 = (ledger.get("management") or {}).get("prefix6") if site.get("ipv6") else None
+    if site.get("ipv6") and not prefix6:
+        raise SiteError(["management has no IPv6 /64 in the ledger yet. Fix: run playbooks/allocate.yml (or site.yml) "
+                         "first."])
+    facts = {"prefix": site["management"]["prefix"], "vlan": site["management"]["vlan"],
+             "reverse_zones": reverse_zones(site["management"]["prefix"])}
+    facts.update(ipv6_facts(prefix6))
+    return facts
+
+
 def dhcp_pools(prefix, excluded=()):
     """Address ranges a DHCP server may hand out: hosts minus the gateway and every excluded address."""
     net = IPNetwork(prefix)
@@ -349,6 +468,10 @@ def segment_facts(site, ledger):
                 missing.append("%s/%s" % (office["id"], segment["name"]))
                 continue
             net = IPNetwork(entry["prefix"])
+            if site.get("ipv6") and "prefix6" not in entry:
+                missing.append("%s/%s (IPv6)" % (office["id"], segment["name"]))
+                continue
+            ipv6 = ipv6_facts(entry.get("prefix6") if site.get("ipv6") else None)
             reserved = entry.get("reservations") or {}
             fqdn = "%s.%s.%s" % (segment["name"], office["id"], domain)
             reservations = [{"name": r["name"], "mac": r["mac"].lower(), "address": reserved[r["name"]],
@@ -393,10 +516,14 @@ def segment_facts(site, ledger):
                 # What Kea hands out by MAC, and the names Unbound answers (gateway, devices, services).
                 "dhcp_reservations": [{"name": item["name"], "mac": item["mac"], "address": item["address"]}
                                       for item in reservations + services if item["mac"]],
-                "dns_records": [{"name": item["fqdn"], "address": item["address"]}
+                # A (and on an IPv6 site the gateway's AAAA) records, each with its PTR. Clients choose their own
+                # IPv6 addresses (SLAAC), so devices and services have A records only.
+                "dns_records": [{"name": item["fqdn"], "type": "A", "address": item["address"]}
                                 for item in [{"fqdn": "gw." + fqdn, "address": str(net.network + 1)}]
-                                + reservations + services],
+                                + reservations + services]
+                + ([{"name": "gw." + fqdn, "type": "AAAA", "address": ipv6["gateway6"]}] if ipv6["prefix6"] else []),
             })
+            facts[-1].update(ipv6)
             missing.extend("%s/%s/%s" % (office["id"], segment["name"], r["name"])
                            for r in office.get("reservations", [])
                            if r["segment"] == segment["name"] and r["name"] not in reserved)

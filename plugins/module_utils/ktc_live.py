@@ -18,6 +18,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import difflib
+import ipaddress
 import json
 import os
 import re
@@ -146,8 +147,8 @@ def _interface_line(name, item):
 
 def networkd(run, files):
     """The interfaces the bundle's networkd files declare, as they run (ip -d addr): each exists with its kind,
-    VLAN id, parent, bond or bridge and exactly its addresses (IPv6 link-local aside); no VLAN device runs that no
-    file declares. Repairs: an address nobody declared is deleted, a declared one missing is added, a VLAN device
+    VLAN id, parent, bond or bridge and exactly its addresses (IPv6 link-local ones only when declared); no VLAN device
+    runs that no file declares. Repairs: an address nobody declared is deleted, a declared one missing is added, a VLAN device
     undeclared is deleted, one missing (or on the wrong parent or id) is created as declared."""
     declared = parse_networkd(files)
     rc, out, err = run(["ip", "-j", "-d", "addr", "show"])
@@ -156,13 +157,18 @@ def networkd(run, files):
     running = {}
     for link in json.loads(out or "[]"):
         info = link.get("linkinfo") or {}
+        # IPv6 link-local addresses the kernel makes itself are not ours; one a file declares (core's fe80::1 on the
+        # segments, which the switches protect) is checked like any other.
+        declared_addresses = (declared.get(link["ifname"]) or {}).get("addresses") or []
+        addresses = ["%s/%d" % (a["local"], a["prefixlen"]) for a in link.get("addr_info") or []]
         running[link["ifname"]] = {
             "kind": info.get("info_kind") or "-",
             "id": (info.get("info_data") or {}).get("id") if info.get("info_kind") == "vlan" else None,
             "parent": link.get("link") if info.get("info_kind") == "vlan" else None,
             "master": link.get("master"),
-            "addresses": sorted("%s/%d" % (a["local"], a["prefixlen"]) for a in link.get("addr_info") or []
-                                if not (a.get("family") == "inet6" and a.get("scope") == "link")),
+            "addresses": sorted(address for a, address in zip(link.get("addr_info") or [], addresses)
+                                if not (a.get("family") == "inet6" and a.get("scope") == "link")
+                                or address in declared_addresses),
         }
     live, intended = [], []
     deletes, restart, creates, addresses = [], False, [], []
@@ -344,13 +350,15 @@ def kea_file(text):
                                 if not line.strip().startswith(("//", "#"))))
 
 
-def kea_listing(dhcp4):
+def kea_listing(dhcp):
     """What Kea serves, one line per subnet (id, prefix, pools, reservations, options) and its interfaces: the same
-    listing from the file and from the running server's config-get, whose defaults it leaves out."""
-    lines = ["interfaces: %s" % ",".join(sorted((dhcp4.get("interfaces-config") or {}).get("interfaces") or []))]
-    options = sorted("%s=%s" % (o.get("name"), o.get("data")) for o in dhcp4.get("option-data") or [])
+    listing from the file and from the running server's config-get, whose defaults it leaves out. ``dhcp`` is the
+    Dhcp4 or Dhcp6 part of the configuration."""
+    lines = ["interfaces: %s" % ",".join(sorted((dhcp.get("interfaces-config") or {}).get("interfaces") or []))]
+    options = sorted("%s=%s" % (o.get("name"), o.get("data")) for o in dhcp.get("option-data") or [])
     lines.append("global options: %s" % ";".join(options))
-    for subnet in sorted(dhcp4.get("subnet4") or [], key=lambda item: item.get("id") or 0):
+    subnets = (dhcp.get("subnet4") or []) + (dhcp.get("subnet6") or [])
+    for subnet in sorted(subnets, key=lambda item: item.get("id") or 0):
         lines.append("subnet %s id=%s interface=%s pools=%s reservations=%s options=%s" % (
             subnet.get("subnet"), subnet.get("id"), subnet.get("interface"),
             ",".join(sorted(pool["pool"].replace(" ", "") for pool in subnet.get("pools") or [])),
@@ -385,16 +393,19 @@ def kea_command(path, command, timeout=10):
 
 
 def kea(run, files, path, args=None, command=kea_command):
-    """The running Kea's configuration (config-get on its control socket) against the bundle's file at ``path``:
+    """The running Kea's (DHCPv4's or DHCPv6's, as the file says) configuration (config-get on its control socket)
+    against the bundle's file at ``path``:
     interfaces, subnets, pools, reservations and options. A subnet removed with config-set shows; so does a Kea that
     does not answer."""
-    wanted = kea_file(files[path])["Dhcp4"]
+    config = kea_file(files[path])
+    server = "Dhcp6" if "Dhcp6" in config else "Dhcp4"
+    wanted = config[server]
     socket_path = wanted["control-socket"]["socket-name"]
     answer = command(socket_path, "config-get")
-    if not answer or answer.get("result") != 0:
+    if not answer or answer.get("result") != 0 or server not in (answer.get("arguments") or {}):
         live = "Kea does not answer config-get on %s\n" % socket_path
     else:
-        live = kea_listing(answer["arguments"]["Dhcp4"])
+        live = kea_listing(answer["arguments"][server])
     return _result("kea", "Kea's running configuration", live, kea_listing(wanted))
 
 
@@ -472,8 +483,7 @@ def unbound_local(text):
             records.add(_record(value.split()))
         elif key == "local-data-ptr":
             address, fields = value.split()[0], value.split()[1:]
-            reverse = ".".join(reversed(address.split("."))) + ".in-addr.arpa."
-            records.add((reverse, "PTR", fields[-1].lower()))
+            records.add((ipaddress.ip_address(address).reverse_pointer + ".", "PTR", fields[-1].lower()))
     return zones, records
 
 

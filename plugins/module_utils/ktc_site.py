@@ -39,6 +39,11 @@ SMALLEST_PREFIXLEN = 29
 # The shaper names each uplink's ingress device ifb-<uplink name>, which must fit a Linux interface name.
 UPLINK_NAME_MAX = grammar.LINUX_IFNAME_MAX - len("ifb-")
 DEFAULT_TIMEZONE = "Asia/Makassar"
+# IPv6: a site prefix is what an ISP delegates (a /48 or /56, at most a /60), global unicast or unique local; every
+# segment and management take one /64 of it.
+IPV6_SITE_PREFIXLENS = (48, 60)
+IPV6_GLOBAL = IPNetwork("2000::/3")
+IPV6_ULA = IPNetwork("fc00::/7")
 
 
 class SiteError(Exception):
@@ -53,23 +58,38 @@ def is_int(value):
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def ipv4_network(value):
-    """Return an IPv4 IPNetwork for a CIDR string, or None when it is not one."""
-    if not isinstance(value, str) or "/" not in value:
+def ip_network(value, version):
+    """Return an IPNetwork of IP ``version`` for a CIDR string (no surrounding space), or None when it is not one."""
+    if not isinstance(value, str) or "/" not in value or value != value.strip():
         return None
     try:
         net = IPNetwork(value)
     except (AddrFormatError, ValueError, TypeError):
         return None
-    return net if net.version == 4 else None
+    return net if net.version == version else None
 
 
-def ipv4_address(value):
+def ip_address(value, version):
+    """Return an IPAddress of IP ``version`` for a string (no surrounding space), or None when it is not one."""
+    if not isinstance(value, str) or value != value.strip():
+        return None
     try:
         addr = IPAddress(value)
     except (AddrFormatError, ValueError, TypeError):
         return None
-    return addr if addr.version == 4 else None
+    return addr if addr.version == version else None
+
+
+def ipv4_network(value):
+    return ip_network(value, 4)
+
+
+def ipv6_network(value):
+    return ip_network(value, 6)
+
+
+def ipv4_address(value):
+    return ip_address(value, 4)
 
 
 def prefixlen_for(hosts, headroom_percent=DEFAULT_HEADROOM_PERCENT):
@@ -135,6 +155,44 @@ def _validate_network_plan(site, errors):
     headroom = site.get("headroom_percent", DEFAULT_HEADROOM_PERCENT)
     if not is_int(headroom) or not 0 <= headroom <= 400:
         errors.append("ktc_site.headroom_percent: %r must be a whole number 0..400." % (headroom,))
+
+
+def _validate_ipv6(site, uplink_names, errors):
+    """The optional IPv6 prefix of the site: what the ISP delegates (a /48../60 of global unicast) or a ULA."""
+    if "ipv6" not in site:
+        return
+    ipv6 = site["ipv6"]
+    if not isinstance(ipv6, dict):
+        errors.append("ktc_site.ipv6: %r must be a mapping {prefix, routed_by}, or left out for an IPv4-only site."
+                      % (ipv6,))
+        return
+    unknown = sorted(str(key) for key in set(ipv6) - set(("prefix", "routed_by")))
+    if unknown:
+        errors.append("ktc_site.ipv6: unknown field(s) %s; it has prefix and routed_by." % ", ".join(unknown))
+    prefix = ipv6_network(ipv6.get("prefix"))
+    if prefix is None:
+        errors.append("ktc_site.ipv6.prefix: %r is not an IPv6 prefix. Fix: write the prefix the ISP delegates as a "
+                      "CIDR such as 2001:db8:40::/48, or a ULA such as fd4b:7a31:c2e0::/48." % (ipv6.get("prefix"),))
+        return
+    if prefix.ip != prefix.network:
+        errors.append("ktc_site.ipv6.prefix: %s is not a network address. Fix: use %s." % (ipv6["prefix"], prefix.cidr))
+    elif not IPV6_SITE_PREFIXLENS[0] <= prefix.prefixlen <= IPV6_SITE_PREFIXLENS[1]:
+        errors.append("ktc_site.ipv6.prefix: %s is a /%d; a site prefix is a /%d../%d (each segment takes a /64, and "
+                      "a /%d holds only %d). Fix: ask the ISP for a /48 or /56."
+                      % (prefix, prefix.prefixlen, IPV6_SITE_PREFIXLENS[0], IPV6_SITE_PREFIXLENS[1],
+                         IPV6_SITE_PREFIXLENS[1], 2 ** (64 - IPV6_SITE_PREFIXLENS[1])))
+    elif prefix not in IPV6_GLOBAL and prefix not in IPV6_ULA:
+        errors.append("ktc_site.ipv6.prefix: %s is neither global unicast (2000::/3) nor unique local (fc00::/7). "
+                      "Fix: use the ISP's delegated prefix, or a ULA (RFC 4193) such as fd4b:7a31:c2e0::/48." % prefix)
+    routed_by = ipv6.get("routed_by")
+    if routed_by is None:
+        return
+    if routed_by not in uplink_names:
+        errors.append("ktc_site.ipv6.routed_by: %r is not an uplink of ktc_site.uplinks (%s). Fix: name the uplink "
+                      "whose ISP delegated the prefix." % (routed_by, ", ".join(str(name) for name in uplink_names)))
+    elif prefix in IPV6_ULA:
+        errors.append("ktc_site.ipv6.routed_by: %s is a unique local prefix, which no ISP routes. Fix: leave routed_by "
+                      "out (every uplink then translates it), or use the ISP's prefix." % prefix)
 
 
 def _validate_uplinks(site, errors):
@@ -356,6 +414,8 @@ def validate_site(site):
                       % (site.get("domain"),))
     _validate_network_plan(site, errors)
     uplink_mbit = _validate_uplinks(site, errors)
+    _validate_ipv6(site, [uplink.get("name") for uplink in site.get("uplinks") or [] if isinstance(uplink, dict)],
+                   errors)
     macs = {}
     _validate_services(site, macs, errors)
 

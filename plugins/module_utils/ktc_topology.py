@@ -12,9 +12,11 @@ Input, one dict per switch (what ``wiring_from_inventory`` reads from the invent
 ports (an LACP bond, named ``parent_bond`` on the parent); ``uplink`` the switch's own port towards its parent,
 or a list (``uplink_bond``). A switch written the old way, with ``core_port`` only, hangs off core on that port.
 
-Output of ``build``: {"core": {name, trunks: [...], bonds, bond_members, segments: [facts of the segments served]},
+Output of ``build``: {"core": {name, trunks: [...], bonds, bond_members, segments: [facts of the segments served],
+                               management: {prefix, vlan, reverse_zones, prefix6, gateway6, ...} (ktc_ipam),
+                               reverse_zones: [every in-addr.arpa and ip6.arpa zone of the ledger's segments]},
                       "switches": {name: {..., access: [...], uplink: {...}, downlinks: [...], trunks, bonds,
-                                          bond_members, interfaces, vlans: [...]}},
+                                          bond_members, interfaces, vlans: [...], gateways6: [...]}},
                       "order": [switch names, parents before children], "planned": [switch names]}
 ``bonds`` and ``bond_members`` ({link, member}) are flat lists so that a role renders one file per item without
 building lists itself; a switch's ``trunks`` are its uplink (``kind`` uplink) then its downlinks.
@@ -27,6 +29,8 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import re
+
+from netaddr import IPAddress
 
 try:
     from ansible.module_utils import ktc_grammar as grammar
@@ -298,11 +302,12 @@ def check_wiring(site, core, switches, errors):
     return switches, used_ports, depth
 
 
-def build(site, segment_facts, core, switches, events=()):
+def build(site, segment_facts, core, switches, events=(), management=None):
     """The wiring model of the site (see the module's docstring); raise SiteError listing every problem found.
 
     ``site`` comes from ktc_site.validate_site (events included), ``segment_facts`` from ktc_ipam.segment_facts,
-    ``core`` is {name, uplinks, ...} or None, ``switches`` the inventory's switches, ``events`` the open events.
+    ``core`` is {name, uplinks, ...} or None, ``switches`` the inventory's switches, ``events`` the open events,
+    ``management`` ktc_ipam.management_facts (given to core as it is).
     """
     errors = []
     switches, _, depth = check_wiring(site, core, switches, errors)
@@ -338,6 +343,10 @@ def build(site, segment_facts, core, switches, events=()):
             offices=sorted(set(a["office"] for a in access) | set(switch.get("serves") or [])),
             vlans=sorted(facts[key]["vlan"] for key in served),
             interfaces=[link["interface"] for link in [uplink] + downlinks] + [port["name"] for port in access],
+            gateways6=_gateways6(uplink["segments"], management),
+            # The same as 128-bit numbers: nftables 1.0.6 has no name for a neighbour advertisement's target address,
+            # which a switch matches as raw bytes of the ICMPv6 header (@th,64,128).
+            gateways6_raw=["0x%032x" % int(IPAddress(address)) for address in _gateways6(uplink["segments"], management)],
             **_trunk_files([dict(uplink, kind="uplink")] + [dict(link, kind="downlink") for link in downlinks]))
         return served
 
@@ -354,12 +363,31 @@ def build(site, segment_facts, core, switches, events=()):
     if errors:
         raise SiteError(errors)
     return {
-        "core": dict(_trunk_files(trunks), name=core_name,
-                     segments=[facts[key] for key in sorted(served, key=order.get)]),
+        "core": dict(_trunk_files(trunks), name=core_name, management=management,
+                     segments=[facts[key] for key in sorted(served, key=order.get)],
+                     reverse_zones=_reverse_zones(segment_facts, management)),
         "switches": model,
         "order": [name for name, _ in sorted(depth.items(), key=lambda item: (item[1], item[0]))],
         "planned": sorted(switch["name"] for switch in switches if switch["planned"]),
     }
+
+
+def _gateways6(segments, management):
+    """The IPv6 addresses of core that no access port below a switch may claim (neighbour spoofing): its link-local
+    one, the gateways of the segments the switch carries and management's; none on an IPv4-only site."""
+    if not management or not management.get("prefix6"):
+        return []
+    return sorted(set([management["gateway6"]] + [fact[key] for fact in segments
+                                                   for key in ("link_local6", "gateway6") if fact.get(key)]))
+
+
+def _reverse_zones(segment_facts, management):
+    """Every reverse zone core's resolver answers for: those of every segment in the ledger (served or not) and of
+    management, in-addr.arpa and ip6.arpa, sorted."""
+    zones = set(zone for fact in segment_facts for zone in fact["reverse_zones"] + [fact.get("reverse_zone6")])
+    if management:
+        zones.update(management["reverse_zones"] + [management["reverse_zone6"]])
+    return sorted(zone for zone in zones if zone)
 
 
 def _trunk_files(trunks):

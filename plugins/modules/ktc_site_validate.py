@@ -157,7 +157,7 @@ errors:
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
 from ansible.module_utils.ktc_site import SiteError, with_events
-from ansible.module_utils.ktc_ipam import plan, read_ledger, segment_facts
+from ansible.module_utils.ktc_ipam import management_facts, plan, read_ledger, segment_facts
 from ansible.module_utils.ktc_inventory import validate_switches
 from ansible.module_utils.ktc_topology import build
 
@@ -197,7 +197,8 @@ def main():
         site, ledger, report = plan(with_events(module.params["site"], module.params["events"]), read_ledger(path)[1])
         validate_switches(site, module.params["switches"], module.params["events"], module.params["core"])
         # What only the whole model shows (a segment below two of core's trunks), with the ledger as allocated.
-        build(site, segment_facts(site, ledger), module.params["core"], module.params["switches"], module.params["events"])
+        build(site, segment_facts(site, ledger), module.params["core"], module.params["switches"], module.params["events"],
+              management_facts(site, ledger))
     except SiteError as exc:
         module.fail_json(msg="The site model was refused; nothing was changed:\n- " + "\n- ".join(exc.errors),
                          errors=exc.errors)

@@ -12,7 +12,7 @@ OUT=$CACHE/image-$KEY
 PACKAGES=(
   linux-image-amd64 initramfs-tools kmod udev systemd-sysv dbus
   openssh-server python3 sudo iproute2 nftables procps less
-  kea-dhcp4-server kea-admin unbound dns-root-data bind9-dnsutils isc-dhcp-client
+  kea-dhcp4-server kea-dhcp6-server kea-admin unbound dns-root-data bind9-dnsutils isc-dhcp-client ndisc6 radvd
   iputils-ping curl iperf3 tcpdump socat ethtool dnsperf conntrack
   # sudo looks the host name (systemd.hostname=<vm> at boot) up: resolved locally, become never waits for a DNS
   # server the lab's core may not reach.

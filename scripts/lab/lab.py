@@ -44,6 +44,10 @@ MARKER = "ktc-lab-"
 ISP_WEB = "192.0.2.80"
 ISP_DNS = "192.0.2.53"
 ISP_ZONE = "isp.example"
+# Its IPv6 (documentation prefix 2001:db8::/32): the isp routes the site's prefix (ktc_site.ipv6.prefix) to core's
+# primary uplink, as the ISP that delegated it; on the backup link it answers at fe80::1 (core translates there).
+ISP_WEB6 = "2001:db8:ff80::80"
+ISP_DNS6 = "2001:db8:ff53::53"
 SSH_OPTIONS = ["-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
                "-o", "LogLevel=ERROR", "-o", "ConnectTimeout=5"]
 
@@ -121,6 +125,16 @@ def wiring(lab):
 def uplink_addresses(index):
     """Core's and the isp's side of uplink ``index``: 198.51.100.(4i+1) isp, .(4i+2) core, in a /30."""
     return "198.51.100.%d/30" % (4 * index + 1), "198.51.100.%d" % (4 * index + 2)
+
+
+def uplink_addresses6(index):
+    """The isp's IPv6 addresses on uplink ``index`` (2001:db8:ffff:<i+1>::1/64 and fe80::1), and core's there."""
+    return ["2001:db8:ffff:%x::1/64" % (index + 1), "fe80::1/64"], "2001:db8:ffff:%x::2" % (index + 1)
+
+
+def site_prefix6():
+    with open(os.path.join(INVENTORY, "group_vars", "all", "site.yml")) as handle:
+        return ((yaml.safe_load(handle)["ktc_site"].get("ipv6") or {}).get("prefix"))
 
 
 def tap_name(uplink):
@@ -225,19 +239,30 @@ def start_isp(uplinks):
             run(["ip", "link", "set", tap, "netns", ISP_NS])
         isp_address, _core = uplink_addresses(index)
         run(ns + ["ip", "addr", "replace", isp_address, "dev", tap])
+        isp_addresses6, core6 = uplink_addresses6(index)
+        for address in isp_addresses6:
+            run(ns + ["ip", "addr", "replace", address, "dev", tap, "nodad"])
         run(ns + ["ip", "link", "set", tap, "up"])
+        if index == 0 and site_prefix6():
+            run(ns + ["ip", "-6", "route", "replace", site_prefix6(), "via", core6, "dev", tap])
     for address in (ISP_WEB, ISP_DNS):
         run(ns + ["ip", "addr", "replace", address + "/32", "dev", "lo"])
+    for address in (ISP_WEB6, ISP_DNS6):
+        run(ns + ["ip", "addr", "replace", address + "/128", "dev", "lo", "nodad"])
     www = os.path.join(LAB, "isp", "www")
     os.makedirs(www, exist_ok=True)
     with open(os.path.join(www, "index.html"), "w") as handle:
         handle.write("ktc-lab isp web server\n")
     daemons = {
         "isp-web": ns + ["/usr/bin/python3", "-m", "http.server", "80", "--bind", ISP_WEB, "--directory", www],
+        "isp-web6": ns + ["/usr/bin/python3", "-m", "http.server", "80", "--bind", ISP_WEB6, "--directory", www],
         "isp-dns": ns + ["dnsmasq", "--keep-in-foreground", "--no-resolv", "--no-hosts", "--bind-interfaces",
-                         "--listen-address=" + ISP_DNS, "--port=53", "--auth-server=ns." + ISP_ZONE,
-                         "--auth-zone=" + ISP_ZONE, "--host-record=www.%s,%s" % (ISP_ZONE, ISP_WEB),
-                         "--host-record=ns.%s,%s" % (ISP_ZONE, ISP_DNS),
+                         "--listen-address=" + ISP_DNS, "--listen-address=" + ISP_DNS6, "--port=53",
+                         "--auth-server=ns." + ISP_ZONE,
+                         "--auth-zone=" + ISP_ZONE, "--host-record=www.%s,%s,%s" % (ISP_ZONE, ISP_WEB, ISP_WEB6),
+                         "--host-record=ns.%s,%s,%s" % (ISP_ZONE, ISP_DNS, ISP_DNS6),
+                         # A name with an IPv6 address only: reached over IPv6 or not at all.
+                         "--host-record=v6only.%s,%s" % (ISP_ZONE, ISP_WEB6),
                          # A name of the internet pointing into KTC's address pool: the DNS-rebinding test's.
                          "--host-record=rebind.%s,10.40.1.10" % ISP_ZONE, "--log-facility=-"],
     }

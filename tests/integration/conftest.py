@@ -4,6 +4,7 @@ Everything is read from inventories/lab (the same inventory the plays use); the 
 the SSH config that scripts/lab/lab.py writes (.lab/ssh/config).
 """
 
+import itertools
 import json
 import os
 import re
@@ -136,6 +137,18 @@ def lease(client, mac=None, release=True):
     assert result.rc == 0, result.stderr
     client.address = result.stdout.split("inet ")[1].split("/")[0]
     return client.address
+
+
+def check_isolation(core, segments, address):
+    """Every ordered pair of ``segments`` (one client each) over the address ``address(client)`` gives: no segment
+    reaches another, but NOC segments administer the shared servers."""
+    for source, target in itertools.permutations(segments, 2):
+        # Control: the target answers (core may reach it), so a failure below is the firewall's doing.
+        assert core.run("ping -n -c 1 -W 2 %s", address(target)).rc == 0, target
+        administers = source.facts["noc"] and target.facts["kind"] == "services"
+        assert source.reaches(address(target)) == administers, "%s -> %s (%s)" % (source, target, address(target))
+        if not administers:
+            assert not source.reaches(address(target), 22, timeout=1), "%s reached %s:22" % (source, target)
 
 
 def isp(command):

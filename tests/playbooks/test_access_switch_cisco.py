@@ -260,3 +260,34 @@ def test_a_bonded_uplink_is_an_lacp_port_channel_whose_members_carry_its_trunk(t
                                                          if line.startswith("interface ")):])
     assert sorted(guarded["Port-channel1"]) == ["ip arp inspection trust", "ip dhcp snooping trust"]
     assert "GigabitEthernet1/0/1" not in guarded and "GigabitEthernet1/0/25" not in guarded
+
+
+def test_on_an_ipv6_site_access_ports_get_ipv6_snooping_and_the_uplink_is_trusted(tmp_path):
+    """production given an IPv6 prefix (ledger allocated here), rendered by cisco.ios: besides RA guard and DHCPv6 guard,
+    every access port gets IPv6 snooping in guard mode (a client cannot claim an address bound to another port, core's
+    fe80::1 and gateways included), and the uplink, where core's addresses are learned, is a trusted switch port."""
+    import ktc_ipam
+    inventory = tmp_path / "inventory"
+    shutil.copytree(PRODUCTION, inventory)
+    site_path = inventory / "group_vars" / "all" / "site.yml"
+    site = load_yaml(site_path)
+    site["ktc_site"]["ipv6"] = {"prefix": "2001:db8:77::/48", "routed_by": "primary"}
+    site_path.write_text(yaml.safe_dump(site, default_flow_style=False))
+    _, ledger = ktc_ipam.read_ledger(os.path.join(PRODUCTION, "ipam.yml"))
+    _, ledger, _ = ktc_ipam.plan(site["ktc_site"], ledger)
+    ledger_path = tmp_path / "ipam.yml"
+    ledger_path.write_text(ktc_ipam.dump_ledger(ledger))
+    commands = render(tmp_path, str(ledger_path), inventory)
+
+    first_hop = commands["first_hop_security"]
+    start = next(i for i, line in enumerate(first_hop) if line.startswith("interface "))
+    assert "ipv6 snooping policy KTC-ACCESS-NODES" in first_hop[:start]
+    policy = first_hop.index("ipv6 snooping policy KTC-UPLINK-TRUSTED")
+    assert first_hop[policy + 1:policy + 3] == [" device-role switch", " trusted-port"]
+    guarded = blocks(first_hop[start:])
+    want = expected(ledger)
+    assert "ipv6 snooping attach-policy KTC-UPLINK-TRUSTED" in guarded[want["uplink"]]
+    for port in want["ports"]:
+        assert "ipv6 snooping attach-policy KTC-ACCESS-NODES" in guarded[port], port
+        assert "ipv6 nd raguard attach-policy KTC-ACCESS-HOSTS" in guarded[port], port
+        assert "ipv6 dhcp guard attach-policy KTC-ACCESS-CLIENTS" in guarded[port], port

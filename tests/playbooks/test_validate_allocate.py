@@ -43,8 +43,9 @@ def test_check_mode_shows_the_allocation_and_writes_nothing(playbook, lab_site, 
     assert run.returncode == 0, run.stderr
     result = run.task("Allocate new segments and reservations into the ledger")
     assert result["changed"] is True
-    assert result["allocated"] == ["bapenda/staff vlan 105 10.40.2.128/26"]
-    assert "bapenda:\n    staff:\n      prefix: 10.40.2.128/26\n      vlan: 105\n" in result["diff"]["after"]
+    assert result["allocated"] == ["bapenda/staff vlan 105 10.40.2.128/26", "bapenda/staff ipv6 2001:db8:40:105::/64"]
+    assert ("bapenda:\n    staff:\n      prefix: 10.40.2.128/26\n      prefix6: 2001:db8:40:105::/64\n      vlan: 105\n"
+            in result["diff"]["after"])
     assert result["diff"]["before"] == before[0].decode()
     assert file_state(ledger) == before
 
@@ -73,7 +74,7 @@ def test_removed_office_keeps_its_space_until_released(playbook, lab_site, ledge
     extra = {"ktc_site": without_bkpsdm, "ktc_ledger_path": str(ledger)}
     kept = playbook("allocate.yml", extra, check=True).task("Allocate new segments and reservations into the ledger")
     assert kept["ledger"]["offices"]["bkpsdm"]["staff"]["prefix"] == "10.40.2.0/26"
-    assert kept["allocated"] == ["bapenda/staff vlan 105 10.40.2.128/26"]
+    assert kept["allocated"] == ["bapenda/staff vlan 105 10.40.2.128/26", "bapenda/staff ipv6 2001:db8:40:105::/64"]
 
     released = playbook("release.yml", dict(extra, ktc_release=["bkpsdm"]), check=True)
     assert released.returncode == 0, released.stderr
@@ -81,7 +82,8 @@ def test_removed_office_keeps_its_space_until_released(playbook, lab_site, ledge
     assert result["released"] == ["bkpsdm/staff"]
     assert "bkpsdm" not in result["ledger"]["offices"]
     # The freed /26 is the lowest free block again: the new office of the same size gets it.
-    assert result["allocated"] == ["bapenda/staff vlan 103 10.40.2.0/26"]
+    # So are its VLAN and its /64 (released with it).
+    assert result["allocated"] == ["bapenda/staff vlan 103 10.40.2.0/26", "bapenda/staff ipv6 2001:db8:40:103::/64"]
 
 
 def test_release_of_an_office_still_in_the_site_is_refused(playbook, lab_site, ledger):

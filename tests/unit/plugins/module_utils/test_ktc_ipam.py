@@ -209,9 +209,9 @@ def test_lab_allocation_is_sized_aligned_and_from_the_bottom_of_the_pool():
     site, ledger, report = ktc_ipam.plan(lab_site(), ktc_ipam.empty_ledger())
     entries = ledger["offices"]
     # 120 hosts + 25 % headroom + 3 = 153 addresses: a /24; 40 hosts -> 53: a /26.
-    assert entries["dukcapil"]["wifi"] == {"vlan": 100, "prefix": "10.40.0.0/24"}
+    assert entries["dukcapil"]["wifi"] == {"vlan": 100, "prefix": "10.40.0.0/24", "prefix6": "2001:db8:40:100::/64"}
     assert entries["bkpsdm"]["staff"]["prefix"].endswith("/26")
-    assert len(report["allocated"]) == 5
+    assert len(report["allocated"]) == 5 + 6  # each segment's VLAN and prefix, then the /64s (management's too)
     assert entries["diskominfo"]["staff"]["reservations"] == {"printer-lt2": "10.40.1.126"}
 
 
@@ -265,7 +265,7 @@ def test_shared_services_get_stable_addresses_in_the_services_segment_outside_ma
     # Only a server with a MAC gets a DHCP reservation; every one gets its name.
     assert services["dhcp_reservations"] == [{"name": "eoffice", "mac": "02:00:00:00:20:02",
                                               "address": by_name["eoffice"]["address"]}]
-    assert {"name": "simpeg.ktc.sumbawabaratkab.go.id", "address": by_name["simpeg"]["address"]} \
+    assert {"name": "simpeg.ktc.sumbawabaratkab.go.id", "type": "A", "address": by_name["simpeg"]["address"]} \
         in services["dns_records"]
     assert all(not f["service_endpoints"] for key, f in facts.items() if key != ("diskominfo", "services"))
     # A service added later does not move the others.

@@ -284,3 +284,22 @@ def test_a_record_added_or_removed_by_hand_in_our_zone_is_drift():
 def test_an_unbound_that_does_not_answer_is_drift():
     result = ktc_live.unbound(unbound_run(rc=1), unbound_files(), "/etc/unbound/unbound.conf")
     assert result["differs"] and "unbound does not answer" in result["live"]
+
+
+def test_a_declared_link_local_address_is_checked_and_the_kernels_own_are_not():
+    # The lab's uplinks carry the kernel's link-local address (no file declares it): not drift.
+    assert any(a["scope"] == "link" for link in json.loads(running()(["ip", "-j", "-d", "addr", "show"])[1])
+               if link["ifname"] == "eth1" for a in link["addr_info"])
+    assert not ktc_live.networkd(running(), core_files())["differs"]
+
+    def drop(by_name, _links):
+        by_name["vlan103"]["addr_info"] = [a for a in by_name["vlan103"]["addr_info"] if a["local"] != "fe80::1"]
+    result = ktc_live.networkd(running(drop), core_files())
+    assert result["differs"] and result["repairs"] == [["ip", "addr", "add", "fe80::1/64", "dev", "vlan103"]]
+
+
+def test_the_ipv6_records_are_read_from_the_file_as_unbound_serves_them():
+    result = ktc_live.unbound(unbound_run(), unbound_files(), "/etc/unbound/unbound.conf")
+    assert "gw.staff.bkpsdm.ktc.sumbawabaratkab.go.id. AAAA 2001:db8:40:103::1" in result["intended"]
+    assert ("1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.3.0.1.0.0.4.0.0.8.b.d.0.1.0.0.2.ip6.arpa. PTR "
+            "gw.staff.bkpsdm.ktc.sumbawabaratkab.go.id.") in result["intended"]
