@@ -42,8 +42,8 @@ options:
     description:
       - Ledger entries to free, as C(office) or C(office/segment). Each must already be gone from O(site);
         its VLAN and prefix become free for later allocations.
-      - C(ipv6) frees every IPv6 /64 at once (management's too), to renumber into a new C(ktc_site.ipv6.prefix):
-        the same run allocates them again there, with the same subnet IDs where they fit.
+      - C(ipv6) frees every IPv6 /64 at once (management's too), to renumber into a new C(ktc_site.ipv6.prefix); the
+        same run allocates them again there, with the same subnet IDs where they fit.
     type: list
     elements: str
     default: []
