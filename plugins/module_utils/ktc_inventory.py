@@ -115,15 +115,23 @@ def _validate_uplink_ipv6(site, uplink, where, errors):
                       "2001:db8:ffff:1::2/64. Fix: give both address6 and gateway6, or neither (an uplink without IPv6)."
                       % (where, uplink.get("address6")))
         return
-    if network.ip in LINK_LOCAL6 or network.ip.is_multicast():
+    site_prefix = IPNetwork(site["ipv6"]["prefix"]) if site.get("ipv6") else None
+    if uplink["address6"] != str(network):
+        errors.append("%s.address6 %r is not written the usual way. Fix: write %s." % (where, uplink["address6"], network))
+    elif not 64 <= network.prefixlen <= 127:
+        errors.append("%s.address6 %s: a link's prefix length is 64..127. Fix: give the length the ISP assigned."
+                      % (where, network))
+    elif network.ip in LINK_LOCAL6 or network.ip.is_multicast():
         errors.append("%s.address6 %s is not a global or unique local address. Fix: give the address the ISP assigned "
                       "on the link." % (where, network))
-    elif site.get("ipv6") and network.ip in IPNetwork(site["ipv6"]["prefix"]):
-        errors.append("%s.address6 %s lies inside ktc_site.ipv6.prefix %s, which is for the segments. Fix: give the "
-                      "address of the ISP's link." % (where, network, site["ipv6"]["prefix"]))
+    elif site_prefix is not None and network.cidr in site_prefix:
+        errors.append("%s.address6 %s overlaps ktc_site.ipv6.prefix %s, which is for the segments. Fix: give the "
+                      "address of the ISP's link." % (where, network, site_prefix))
     if gateway is None or gateway == network.ip or not (gateway in network or gateway in LINK_LOCAL6):
         errors.append("%s.gateway6 %r is not another address of %s nor a link-local (fe80::/10) one. Fix: give the ISP "
                       "router's address." % (where, uplink.get("gateway6"), network.cidr))
+    elif uplink["gateway6"] != str(gateway):
+        errors.append("%s.gateway6 %r is not written the usual way. Fix: write %s." % (where, uplink["gateway6"], gateway))
 
 
 def _validate_port_list(switch, port_owner, where, errors):

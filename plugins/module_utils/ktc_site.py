@@ -176,6 +176,9 @@ def _validate_ipv6(site, uplink_names, errors):
         return
     if prefix.ip != prefix.network:
         errors.append("ktc_site.ipv6.prefix: %s is not a network address. Fix: use %s." % (ipv6["prefix"], prefix.cidr))
+    elif ipv6["prefix"] != str(prefix):
+        # The files print it as written: only the one way netaddr writes it passes (lower case, shortest form).
+        errors.append("ktc_site.ipv6.prefix: %r is not written the usual way. Fix: write %s." % (ipv6["prefix"], prefix))
     elif not IPV6_SITE_PREFIXLENS[0] <= prefix.prefixlen <= IPV6_SITE_PREFIXLENS[1]:
         errors.append("ktc_site.ipv6.prefix: %s is a /%d; a site prefix is a /%d../%d (each segment takes a /64, and "
                       "a /%d holds only %d). Fix: ask the ISP for a /48 or /56."

@@ -118,6 +118,21 @@ def test_nothing_is_open_from_the_uplink_over_ipv6(ipv6_clients):
         assert answer.stdout.strip() == "", "the resolver answered the uplink at %s" % target
         assert isp("timeout 2 bash -c '</dev/tcp/%s/22'" % target).returncode != 0
     assert isp("ping -n -c 1 -W 2 %s" % client.address6).returncode != 0, "the isp reached a client"
+    # A NOC source forged on the internet, to a shared server (a NOC segment may reach it): dropped as it arrives.
+    core = vm(CORE_NAME)
+    noc = next(c for c in ipv6_clients if c.facts["noc"])
+    server = next(c for c in ipv6_clients if c.facts["kind"] == "services")
+    forged = str(ipaddress.ip_network(noc.facts["prefix6"])[0x99])
+    before = forged_drops(core)
+    isp("ip addr add %s/128 dev lo nodad && ping -n -c 3 -i 0.2 -W 1 -I %s %s; ip addr del %s/128 dev lo"
+        % (forged, forged, server.address6, forged))
+    assert forged_drops(core) >= before + 3
+
+
+def forged_drops(core):
+    rules = core.check_output("nft list chain inet ktc_filter prerouting")
+    return sum(int(n) for line in rules.splitlines() if "site address from an uplink" in line
+               for n in re.findall(r"counter packets (\d+)", line))
 
 
 def class_bytes(core, device, minor):

@@ -112,6 +112,9 @@ IPV6_REFUSALS = [
     ("link-local", with_ipv6({"prefix": "fe80::/48"}), ["ktc_site.ipv6.prefix", "neither global unicast"]),
     ("multicast", with_ipv6({"prefix": "ff05::/48"}), ["ktc_site.ipv6.prefix", "neither global unicast"]),
     ("a newline after it", with_ipv6({"prefix": "2001:db8:40::/48\n"}), ["ktc_site.ipv6.prefix"]),
+    ("a length with a sign", with_ipv6({"prefix": "2001:db8:40::/+48"}), ["ktc_site.ipv6.prefix", "Fix: write "
+                                                                          "2001:db8:40::/48"]),
+    ("upper case, zeros", with_ipv6({"prefix": "2001:0DB8:0040::/48"}), ["not written the usual way"]),
     ("routed by an unknown uplink", with_ipv6({"prefix": "2001:db8:40::/48", "routed_by": "tertiary"}),
      ["ktc_site.ipv6.routed_by", "tertiary", "primary, backup"]),
     ("a ULA routed by an ISP", with_ipv6({"prefix": "fd4b:7a31:c2e0::/48", "routed_by": "primary"}),
