@@ -113,7 +113,7 @@ def test_the_running_state_changed_by_hand_is_reported_and_put_back(core, addres
           "ip link delete %s" % victim.facts["interface"],
           "systemctl stop unbound",
           "sysctl -q -w net.ipv4.conf.all.rp_filter=0",
-          "tc filter del dev {0} parent 1: protocol ip prio 1 handle 0x{1} fw && tc class del dev {0} classid 1:{1}"
+          "tc filter del dev {0} parent 1: protocol all prio 1 handle 0x{1} fw && tc class del dev {0} classid 1:{1}"
           .format(UPLINK, source.facts["shaping_class"])],
          [(CORE_NAME, "firewall", "live ruleset differs from /etc/nftables.conf"),
           (CORE_NAME, "core_router", "interface state differs from /etc/systemd/network"),
