@@ -343,10 +343,7 @@ def build(site, segment_facts, core, switches, events=(), management=None):
             offices=sorted(set(a["office"] for a in access) | set(switch.get("serves") or [])),
             vlans=sorted(facts[key]["vlan"] for key in served),
             interfaces=[link["interface"] for link in [uplink] + downlinks] + [port["name"] for port in access],
-            gateways6=_gateways6(uplink["segments"], management),
-            # The same as 128-bit numbers: nftables 1.0.6 has no name for a neighbour advertisement's target address,
-            # which a switch matches as raw bytes of the ICMPv6 header (@th,64,128).
-            gateways6_raw=["0x%032x" % int(IPAddress(address)) for address in _gateways6(uplink["segments"], management)],
+            **_gateways6(uplink["segments"], management),
             **_trunk_files([dict(uplink, kind="uplink")] + [dict(link, kind="downlink") for link in downlinks]))
         return served
 
@@ -373,12 +370,16 @@ def build(site, segment_facts, core, switches, events=(), management=None):
 
 
 def _gateways6(segments, management):
-    """The IPv6 addresses of core that no access port below a switch may claim (neighbour spoofing): its link-local
-    one, the gateways of the segments the switch carries and management's; none on an IPv4-only site."""
+    """{gateways6, gateways6_raw}: the IPv6 addresses of core that no access port below a switch may claim (neighbour
+    spoofing): its link-local one, the gateways of the segments the switch carries and management's; none on an
+    IPv4-only site."""
     if not management or not management.get("prefix6"):
-        return []
-    return sorted(set([management["gateway6"]] + [fact[key] for fact in segments
-                                                   for key in ("link_local6", "gateway6") if fact.get(key)]))
+        return {"gateways6": [], "gateways6_raw": []}
+    addresses = sorted(set([management["gateway6"]] + [fact[key] for fact in segments
+                                                        for key in ("link_local6", "gateway6") if fact.get(key)]))
+    # Also as 128-bit numbers: nftables 1.0.6 has no name for a neighbour advertisement's target address, which a
+    # switch matches as raw bytes of the ICMPv6 header (@th,64,128).
+    return {"gateways6": addresses, "gateways6_raw": ["0x%032x" % int(IPAddress(a)) for a in addresses]}
 
 
 def _reverse_zones(segment_facts, management):
