@@ -19,9 +19,10 @@ description:
     longer rendered (O(purge)), and runs the activation commands (atomic C(nft -f), C(networkctl reload),
     a Kea C(config-reload), ...).
   - Commit confirmed. With O(confirm_timeout) above 0 it first arms a systemd timer on the host that restores the
-    previous files and re-runs the activation after that many seconds. The controller cancels it by calling the
-    module again with O(confirm=true) over a new connection; if the change cut the controller off, the host comes
-    back on its previous configuration by itself.
+    previous files and re-runs the activation after that many seconds, and arms it again for as many once the
+    activation and its live checks are done. The controller cancels it by calling the module again with
+    O(confirm=true) over a new connection; if the change cut the controller off, the host comes back on its previous
+    configuration by itself.
   - A change not yet confirmed survives no reboot. While it waits, a marker C(pending) is kept in the bundle's state
     directory, and the boot unit C(ktc-apply-boot.service) (installed by this module) restores the previous files of
     every pending bundle early at boot, before the network, the firewall and the daemons start with them.
@@ -74,6 +75,14 @@ options:
         required: true
       when_changed:
         description: Globs; run only if a changed file matches one (all changes when omitted).
+        type: list
+        elements: str
+      units:
+        description:
+          - The systemd units the command starts or restarts. Before the command, systemd reloads its unit files only
+            when one of these changed since systemd read it, and enables only the units not enabled yet. A reload takes
+            seconds on a small or emulated host (and C(systemctl enable) reloads each time it runs, twice more for a
+            unit with an init script), so a command never calls C(daemon-reload) or C(enable) itself.
         type: list
         elements: str
       live:
@@ -146,6 +155,7 @@ EXAMPLES = r"""
         validate: nft -c -f %s
     activate:
       - command: nft -f /etc/nftables.conf
+        units: [nftables]
     confirm_timeout: 60
   register: firewall_apply
 
@@ -187,6 +197,8 @@ import fcntl
 import fnmatch
 import glob
 import os
+import re
+import shlex
 import shutil
 import stat
 import subprocess
@@ -248,6 +260,26 @@ ExecStart=/bin/sh -c 'for pending in {state_dir}/*/pending; do [ -e "$$pending" 
 [Install]
 WantedBy=sysinit.target
 """
+
+
+UNIT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@:-]*$")
+
+
+def with_units(spec):
+    """The activation's shell command, preceded by what its units need (O(activate[].units)): one daemon-reload only
+    when a unit's file or drop-in changed under a loaded unit or a unit did not load (a file removed while it ran, and
+    now back), and C(enable --no-reload) only for the units not enabled; a unit systemd never loaded is read on
+    demand. Also run by the rollback script, so that a restored unit file is read again before its command."""
+    units = spec.get("units") or []
+    if not units:
+        return spec["command"]
+    names = " ".join(shlex.quote(unit) for unit in units)
+    return ("(for unit in {names}; do case \"$(systemctl show -p LoadState -p NeedDaemonReload -- \"$unit\" | sort "
+            "| tr '\\n' ' ')\" in 'LoadState=loaded NeedDaemonReload=no ') ;; *) systemctl daemon-reload; break ;; "
+            "esac; done; "
+            "enable=$(for unit in {names}; do systemctl is-enabled -q -- \"$unit\" || echo \"$unit\"; done); "
+            "[ -z \"$enable\" ] || systemctl enable -q --no-reload -- $enable) && {command}"
+            .format(names=names, command=spec["command"]))
 
 
 def unit_name(name):
@@ -440,6 +472,7 @@ def main():
             activate=dict(type="list", elements="dict", default=[], options=dict(
                 command=dict(type="str", required=True),
                 when_changed=dict(type="list", elements="str"),
+                units=dict(type="list", elements="str"),
                 live=dict(type="list", elements="dict", options=dict(
                     check=dict(type="str", required=True, choices=sorted(CHECKS)),
                     path=dict(type="path", required=True),
@@ -454,6 +487,11 @@ def main():
     )
     name = module.params["name"]
     state = os.path.join(module.params["state_dir"], name)
+    for spec in module.params["activate"]:
+        for unit in spec.get("units") or []:
+            if not UNIT.match(unit):
+                module.fail_json(msg="bundle %s: `%s` is not a systemd unit name (activate[].units of `%s`)"
+                                 % (name, unit, spec["command"]))
     if module.params["confirm"]:
         if module.check_mode:
             module.exit_json(changed=False, confirmed=False)
@@ -478,7 +516,7 @@ def main():
               or any(fnmatch.fnmatch(path, pattern) for path in changed_paths for pattern in spec.get("when_changed") or [])]
     # After the commands, every live check of the activations that ran must hold.
     checked = [(index, number) for index in to_run for number in range(len(module.params["activate"][index].get("live") or []))]
-    commands = [module.params["activate"][index]["command"] for index in to_run]
+    commands = [with_units(module.params["activate"][index]) for index in to_run]
     # What a check knows how to undo (an address or a VLAN device nobody declared) goes first.
     repairs = [argv for found, _source in drift.values() for argv in found["repairs"]]
     if not changes:
@@ -494,7 +532,7 @@ def main():
                                  % (name, command, rc, output), **result)
         still_drift(module, checked, result)
         module.exit_json(**result)
-    all_commands = [spec["command"] for spec in module.params["activate"]]
+    all_commands = [with_units(spec) for spec in module.params["activate"]]
 
     staged = stage(module, changes)
     if not os.path.isdir(state):
@@ -546,6 +584,11 @@ def main():
         run(module, "/bin/sh %s 'running state differs from the files after activation'" % script)
         module.fail_json(msg="bundle %s: after activation %s; the previous files were restored and activated"
                          % (name, "; ".join(still)), **result)
+    if result["rollback_armed"]:
+        # The controller's window to confirm opens now that the activation is done (as a commit confirmed counts from
+        # the end of the commit): the timer armed before it only undoes an activation that never returns. Activations
+        # and their live checks take most of a minute on a small or emulated host.
+        run(module, "systemctl restart %s.timer" % unit_name(name))
     result["applied_at"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
     module.exit_json(**result)
 

@@ -127,3 +127,41 @@ def test_the_boot_rollback_restores_files_without_activating(tmp_path):
     assert "restarted" in (state / "rolled-back").read_text() and not (state / "pending").exists()
     result = apply(tmp_path, confirm=True)
     assert result.get("failed") and "ROLLBACK" in result["msg"] and "restarted" in result["msg"]
+
+
+def test_units_are_reloaded_only_when_changed_and_enabled_only_when_not(tmp_path):
+    """activate[].units, against a stand-in systemctl that records its calls (the lab's converges use the real one): a
+    loaded unit whose file changed gets one daemon-reload, only a unit not yet enabled is enabled, and then the
+    command runs."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    calls = tmp_path / "calls"
+    (bin_dir / "systemctl").write_text(
+        "#!/bin/sh\necho \"$*\" >> %s\n"
+        "case \"$*\" in\n"
+        "  'show -p LoadState -p NeedDaemonReload -- changed.service') echo LoadState=loaded; echo NeedDaemonReload=yes ;;\n"
+        "  'show -p LoadState -p NeedDaemonReload -- '*) echo NeedDaemonReload=no; echo LoadState=loaded ;;\n"
+        "  'is-enabled -q -- new.service') exit 1 ;;\n"
+        "esac\n" % calls)
+    (bin_dir / "systemctl").chmod(0o755)
+    os.environ["PATH"] = "%s:%s" % (bin_dir, os.environ["PATH"])
+    try:
+        result = apply(tmp_path, files=[{"path": str(tmp_path / "a.conf"), "content": "1\n"}],
+                       activate=[{"command": "echo ran >> %s" % calls, "units": ["old.service", "changed.service",
+                                                                           "new.service"]},
+                                 {"command": "echo untouched >> %s" % calls, "units": ["old.service"]}])
+    finally:
+        os.environ["PATH"] = os.environ["PATH"].split(":", 1)[1]
+    assert result["changed"] is True, result
+    lines = calls.read_text().splitlines()
+    assert lines.count("daemon-reload") == 1 and lines.index("daemon-reload") < lines.index("ran")
+    assert [line for line in lines if line.startswith("enable")] == ["enable -q --no-reload -- new.service"]
+    assert lines[-1] == "untouched" and lines.count("ran") == 1
+
+
+def test_a_unit_name_that_is_not_one_is_refused_before_anything_changes(tmp_path):
+    target = tmp_path / "a.conf"
+    result = apply(tmp_path, files=[{"path": str(target), "content": "1\n"}],
+                   activate=[{"command": "true", "units": ["radvd; touch /tmp/x"]}])
+    assert result.get("failed") and "is not a systemd unit name" in result["msg"]
+    assert not target.exists()
