@@ -19,8 +19,8 @@ description:
     longer rendered (O(purge)), and runs the activation commands (atomic C(nft -f), C(networkctl reload),
     a Kea C(config-reload), ...).
   - Commit confirmed. With O(confirm_timeout) above 0 it first arms a systemd timer on the host that restores the
-    previous files and re-runs the activation after that many seconds, and arms it again for as many once the
-    activation and its live checks are done. The controller cancels it by calling the module again with
+    previous files and re-runs the activation (after O(activate_timeout) plus O(confirm_timeout) seconds), and once
+    the activation and its live checks are done, replaces it with one that does so after O(confirm_timeout) seconds. The controller cancels it by calling the module again with
     O(confirm=true) over a new connection; if the change cut the controller off, the host comes back on its previous
     configuration by itself.
   - A change not yet confirmed survives no reboot. While it waits, a marker C(pending) is kept in the bundle's state
@@ -126,6 +126,15 @@ options:
     description: Seconds after which the host restores the previous files unless confirmed; 0 disables.
     type: int
     default: 0
+  activate_timeout:
+    description:
+      - With O(confirm_timeout) above 0, the seconds the activation and its live checks may take. The timer armed
+        before the activation fires after O(confirm_timeout) plus these (an activation that never returns, or a module
+        killed halfway, is undone then); once the activation is done it is replaced by the confirm window of
+        O(confirm_timeout). A first activation takes a few seconds on a server and one to two minutes on the lab's
+        emulated VMs.
+    type: int
+    default: 300
   confirm:
     description:
       - Confirm the last apply of O(name) (cancel its rollback timer) instead of applying. Fails with the rollback's
@@ -306,9 +315,20 @@ def run(module, command):
     return rc, to_text(out) + to_text(err)
 
 
-def disarm(module, name):
-    module.run_command(["systemctl", "stop", unit_name(name) + ".timer"])
-    module.run_command(["systemctl", "reset-failed", unit_name(name) + ".timer", unit_name(name) + ".service"])
+def guard_name(name):
+    """The timer that covers the activation itself (O(activate_timeout)), before the confirm window opens."""
+    return "ktc-rollback-%s-activation" % name
+
+
+def arm(module, unit, seconds, script, reason=None):
+    return run(module, "systemd-run --quiet --unit=%s --on-active=%ds --timer-property=AccuracySec=1s /bin/sh %s%s"
+               % (unit, seconds, script, " " + shlex.quote(reason) if reason else ""))
+
+
+def disarm(module, name, units=None):
+    for unit in units or (unit_name(name), guard_name(name)):
+        module.run_command(["systemctl", "stop", unit + ".timer"])
+        module.run_command(["systemctl", "reset-failed", unit + ".timer", unit + ".service"])
 
 
 def confirm(module, state):
@@ -480,6 +500,7 @@ def main():
                 )),
             )),
             confirm_timeout=dict(type="int", default=0),
+            activate_timeout=dict(type="int", default=300),
             confirm=dict(type="bool", default=False),
             state_dir=dict(type="path", default="/var/lib/ktc-apply"),
         ),
@@ -550,8 +571,9 @@ def main():
             marker.write(time.strftime("%Y-%m-%dT%H:%M:%S%z\n"))
         # The previous files and the marker reach the disk before anything changes: a power cut is a reboot too.
         os.sync()
-        rc, output = run(module, "systemd-run --quiet --unit=%s --on-active=%ds --timer-property=AccuracySec=1s "
-                                 "/bin/sh %s" % (unit_name(name), module.params["confirm_timeout"], script))
+        guard = module.params["confirm_timeout"] + module.params["activate_timeout"]
+        rc, output = arm(module, guard_name(name), guard, script,
+                         "the activation was not done and confirmed within %d s" % guard)
         if rc != 0:
             for temp in staged.values():
                 os.unlink(temp)
@@ -586,9 +608,14 @@ def main():
                          % (name, "; ".join(still)), **result)
     if result["rollback_armed"]:
         # The controller's window to confirm opens now that the activation is done (as a commit confirmed counts from
-        # the end of the commit): the timer armed before it only undoes an activation that never returns. Activations
-        # and their live checks take most of a minute on a small or emulated host.
-        run(module, "systemctl restart %s.timer" % unit_name(name))
+        # the end of the commit); the guard armed before it only undoes an activation that never returns. Armed before
+        # the guard is stopped, so that no moment goes uncovered.
+        rc, output = arm(module, unit_name(name), module.params["confirm_timeout"], script)
+        if rc != 0:
+            module.fail_json(msg="bundle %s: cannot arm the confirm timer; the activation guard rolls back in %d s: %s"
+                             % (name, module.params["confirm_timeout"] + module.params["activate_timeout"], output),
+                             **result)
+        disarm(module, name, [guard_name(name)])
     result["applied_at"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
     module.exit_json(**result)
 
