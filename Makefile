@@ -46,7 +46,7 @@ lint: setup
 	ansible-lint --profile production
 
 unit: setup
-	pytest tests/unit tests/playbooks
+	pytest -n auto tests/unit tests/playbooks
 
 molecule: setup
 	cd . && molecule test -s ktc

@@ -15,6 +15,7 @@ stage() {
 stage yamllint yamllint --strict .
 stage ansible-lint ansible-lint --profile production
 stage ansible-doc scripts/check-docs.sh
-stage pytest pytest -q --durations=10 tests/unit tests/playbooks
+# The controller tests (no VMs) on every core of the machine (pytest-xdist).
+stage pytest pytest -q -n auto --durations=10 tests/unit tests/playbooks
 # The virtual KTC end to end: create (image, boot), converge, idempotence, verify, destroy.
 stage molecule molecule test -s ktc
