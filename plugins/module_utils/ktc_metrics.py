@@ -1,0 +1,157 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, Diskominfo Kabupaten Sumbawa Barat
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""What core measures, per office and per segment, in Prometheus' text format (issue "See the network").
+
+The exporter on core reads the shaper's classes (``tc -s class show``), Kea's statistics (``statistic-get-all`` on
+its control socket), Unbound's counters (``unbound-control stats_noreset``), the connection table's size and the
+uplink the monitor chose, and labels every series with the office and segment the model gives them: the labels come
+from :func:`exporter_config`, computed on the controller from the segment facts and written to the host as JSON, so
+that the host never works out which class or subnet belongs to whom.
+
+No Ansible import: the exporter runs it on core, and the unit tests feed it listings captured in the lab.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import re
+
+# The shaper's class of the traffic no office or event was marked for (core itself, management).
+UNCLASSIFIED = "2"
+
+HELP = {
+    "ktc_shaping_bytes_total": ("counter", "Bytes sent through the class of an office or event, per uplink and "
+                                           "direction."),
+    "ktc_shaping_packets_total": ("counter", "Packets sent through the class of an office or event."),
+    "ktc_shaping_drops_total": ("counter", "Packets the class dropped (its queue was full, or its fair queue chose "
+                                           "them)."),
+    "ktc_shaping_overlimits_total": ("counter", "Times the class was over its rate and had to wait or borrow."),
+    "ktc_shaping_guaranteed_bits_per_second": ("gauge", "The class's guaranteed rate on this uplink (HTB rate)."),
+    "ktc_shaping_ceiling_bits_per_second": ("gauge", "The class's ceiling on this uplink (HTB ceil)."),
+    "ktc_dhcp_addresses_assigned": ("gauge", "Addresses Kea has leased in the segment."),
+    "ktc_dhcp_addresses_total": ("gauge", "Addresses Kea may lease in the segment (its pools)."),
+    "ktc_dns_queries_total": ("counter", "Queries Unbound answered."),
+    "ktc_dns_cache_hits_total": ("counter", "Queries Unbound answered from its cache."),
+    "ktc_conntrack_entries": ("gauge", "Connections in core's connection table."),
+    "ktc_conntrack_limit": ("gauge", "The connection table's size (nf_conntrack_max)."),
+    "ktc_uplink_active": ("gauge", "1 for the uplink the monitor routes the family through, 0 for the others."),
+    "ktc_collector_up": ("gauge", "1 when the collector could read its source, 0 when it failed (its service is "
+                                  "down)."),
+}
+
+_LABEL_ESCAPES = {"\\": "\\\\", "\"": "\\\"", "\n": "\\n"}
+
+
+def exporter_config(segment_facts, uplinks):
+    """What the exporter needs to label its series, from the segment facts (ktc_ipam.segment_facts, open events
+    included) and the uplinks (ktc_uplinks): the shaper's class of each office and event, Kea's subnet of each segment
+    (its id is the VLAN), and each uplink's devices (egress on the uplink, ingress on its IFB)."""
+    classes = {UNCLASSIFIED: {"office": "", "kind": "unclassified"}}
+    subnets = {}
+    for fact in segment_facts:
+        classes[fact["shaping_class"]] = {"office": fact["office"],
+                                          "kind": "event" if fact["kind"] == "event" else "office"}
+        subnets[str(fact["vlan"])] = {"office": fact["office"], "segment": fact["segment"], "kind": fact["kind"]}
+    return {
+        "classes": classes,
+        "subnets": subnets,
+        "uplinks": [{"name": uplink["name"], "interface": uplink["interface"], "ifb": "ifb-%s" % uplink["name"]}
+                    for uplink in uplinks],
+    }
+
+
+_TC_CLASS = re.compile(r"^class htb 1:([0-9a-f]+) .*?\brate (\S+) ceil (\S+)")
+_TC_SENT = re.compile(r"^\s*Sent (\d+) bytes (\d+) pkt \(dropped (\d+), overlimits (\d+)")
+_RATE_UNITS = {"bit": 1, "Kbit": 10 ** 3, "Mbit": 10 ** 6, "Gbit": 10 ** 9, "Tbit": 10 ** 12}
+
+
+def tc_rate(text):
+    """Bits per second of a rate as tc prints it (``2Mbit``, ``1500Kbit``, ``800bit``; SI multiples)."""
+    match = re.match(r"^(\d+(?:\.\d+)?)([KMGT]?bit)$", text)
+    if not match:
+        raise ValueError("not a tc rate: %r" % text)
+    return int(round(float(match.group(1)) * _RATE_UNITS[match.group(2)]))
+
+
+def shaping_samples(listing, uplink, direction, config):
+    """Samples of the HTB classes in ``tc -s class show dev D`` (iproute2 prints no JSON for HTB classes) that the
+    config names: ``direction`` is "upload" on the uplink's own device and "download" on its IFB."""
+    samples, labels = [], None
+    for line in listing.splitlines():
+        match = _TC_CLASS.match(line)
+        if match:
+            known = config["classes"].get(match.group(1))
+            labels = None
+            if known is not None:
+                labels = {"uplink": uplink, "direction": direction, "office": known["office"], "kind": known["kind"]}
+                samples.append(("ktc_shaping_guaranteed_bits_per_second", labels, tc_rate(match.group(2))))
+                samples.append(("ktc_shaping_ceiling_bits_per_second", labels, tc_rate(match.group(3))))
+            continue
+        match = _TC_SENT.match(line)
+        if match and labels is not None:
+            for name, value in zip(("ktc_shaping_bytes_total", "ktc_shaping_packets_total", "ktc_shaping_drops_total",
+                                    "ktc_shaping_overlimits_total"), match.groups()):
+                samples.append((name, labels, int(value)))
+            labels = None
+    return samples
+
+
+_KEA_SUBNET = re.compile(r"^subnet\[(\d+)\]\.(assigned-addresses|total-addresses)$")
+
+
+def kea_samples(statistics, config):
+    """Samples of Kea's ``statistic-get-all`` answer (its "arguments": {name: [[value, time], ...]}) for the
+    segments the config names: leased and leasable addresses per segment."""
+    samples = []
+    for name, values in sorted(statistics.items()):
+        match = _KEA_SUBNET.match(name)
+        if not match or match.group(1) not in config["subnets"] or not values:
+            continue
+        known = config["subnets"][match.group(1)]
+        metric = "ktc_dhcp_addresses_assigned" if match.group(2) == "assigned-addresses" else "ktc_dhcp_addresses_total"
+        samples.append((metric, {"office": known["office"], "segment": known["segment"], "kind": known["kind"]},
+                        int(values[0][0])))
+    return samples
+
+
+def unbound_samples(text):
+    """Samples of ``unbound-control stats_noreset`` (lines name=value): queries and cache hits of every thread."""
+    values = dict(line.split("=", 1) for line in text.splitlines() if "=" in line)
+    return [("ktc_dns_queries_total", {}, int(float(values["total.num.queries"]))),
+            ("ktc_dns_cache_hits_total", {}, int(float(values["total.num.cachehits"])))]
+
+
+def conntrack_samples(count, limit):
+    """Samples of the connection table: the contents of nf_conntrack_count and nf_conntrack_max."""
+    return [("ktc_conntrack_entries", {}, int(count)), ("ktc_conntrack_limit", {}, int(limit))]
+
+
+def uplink_samples(active, config):
+    """Samples of the uplink in use per family (``active``: {"ipv4": name, "ipv6": name}, what the monitor wrote to
+    /run/ktc/uplink and /run/ktc/uplink6; a family missing or "none" has no uplink in use)."""
+    return [("ktc_uplink_active", {"uplink": uplink["name"], "family": family},
+             1 if active.get(family) == uplink["name"] else 0)
+            for family in ("ipv4", "ipv6") for uplink in config["uplinks"]]
+
+
+def _label_value(value):
+    return "".join(_LABEL_ESCAPES.get(char, char) for char in str(value))
+
+
+def exposition(samples):
+    """Prometheus' text format (0.0.4) of ``samples`` [(name, labels, value)], each metric once with its HELP and
+    TYPE, its series in the order given."""
+    by_name = {}
+    for name, labels, value in samples:
+        by_name.setdefault(name, []).append((labels, value))
+    lines = []
+    for name in sorted(by_name):
+        kind, text = HELP[name]
+        lines.append("# HELP %s %s" % (name, text))
+        lines.append("# TYPE %s %s" % (name, kind))
+        for labels, value in by_name[name]:
+            rendered = ",".join('%s="%s"' % (key, _label_value(labels[key])) for key in sorted(labels))
+            lines.append("%s%s %s" % (name, "{%s}" % rendered if rendered else "", value))
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,127 @@
+"""Unit tests of the metrics core exports: tc's classes, Kea's statistics and Unbound's counters as captured on the
+lab's core, labelled with the lab's offices and segments, and written in a format Prometheus' own parser reads."""
+
+import json
+import os
+
+import pytest
+import yaml
+from prometheus_client.parser import text_string_to_metric_families
+
+import ktc_ipam
+import ktc_metrics
+import ktc_site
+import ktc_topology
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))))
+FIXTURES = os.path.join(os.path.dirname(__file__), "fixtures")
+
+
+def fixture(name):
+    with open(os.path.join(FIXTURES, name)) as handle:
+        return handle.read()
+
+
+@pytest.fixture(scope="module")
+def lab():
+    """(segment facts, exporter config) of the committed lab inventory, the one the fixtures were captured on."""
+    base = os.path.join(REPO, "inventories", "lab")
+    hostvars, _groups = ktc_topology.read_static_inventory(os.path.join(base, "hosts.yml"))
+    with open(os.path.join(base, "group_vars", "all", "site.yml")) as handle:
+        site = ktc_site.validate_site(yaml.safe_load(handle)["ktc_site"])
+    with open(os.path.join(base, "ipam.yml")) as handle:
+        facts = ktc_ipam.segment_facts(site, yaml.safe_load(handle))
+    core = next(name for name, values in hostvars.items() if "ktc_uplinks" in values)
+    return facts, ktc_metrics.exporter_config(facts, hostvars[core]["ktc_uplinks"])
+
+
+def by_labels(samples, name):
+    return dict((tuple(sorted(labels.items())), value) for metric, labels, value in samples if metric == name)
+
+
+def test_every_office_and_segment_of_the_model_is_named_in_the_config(lab):
+    facts, config = lab
+    assert set(config["subnets"]) == set(str(fact["vlan"]) for fact in facts)
+    offices = set(fact["office"] for fact in facts)
+    assert set(known["office"] for known in config["classes"].values()) == offices | {""}
+    assert [uplink["ifb"] for uplink in config["uplinks"]] == ["ifb-primary", "ifb-backup"]
+
+
+def test_each_office_class_on_the_uplink_gives_its_traffic_guarantee_and_ceiling(lab):
+    facts, config = lab
+    samples = ktc_metrics.shaping_samples(fixture("tc-class-core-eth1.txt"), "primary", "upload", config)
+    guaranteed = by_labels(samples, "ktc_shaping_guaranteed_bits_per_second")
+    key = (("direction", "upload"), ("kind", "office"), ("office", "diskominfo"), ("uplink", "primary"))
+    assert guaranteed[key] == 3 * 10 ** 6      # the lab's site model: diskominfo 3 Mbit/s guaranteed
+    assert by_labels(samples, "ktc_shaping_ceiling_bits_per_second")[key] == 10 * 10 ** 6
+    offices = set(dict(labels)["office"] for labels in guaranteed)
+    assert offices == set(fact["office"] for fact in facts) | {""}    # the root and shared classes are no office's
+    sent = by_labels(samples, "ktc_shaping_bytes_total")
+    unclassified = (("direction", "upload"), ("kind", "unclassified"), ("office", ""), ("uplink", "primary"))
+    assert sent[unclassified] == 68456      # core's own traffic, as captured
+
+
+def test_bytes_in_one_class_show_in_that_office_only(lab):
+    _facts, config = lab
+    listing = fixture("tc-class-core-eth1.txt")
+    before = by_labels(ktc_metrics.shaping_samples(listing, "primary", "upload", config), "ktc_shaping_bytes_total")
+    # A download in the office of class 1:67: its Sent line, the first after its class line, counts it.
+    head, tail = listing.split("class htb 1:67 parent 1:3", 1)
+    busy = head + "class htb 1:67 parent 1:3" + tail.replace(" Sent 0 bytes 0 pkt", " Sent 123456 bytes 99 pkt", 1)
+    after = by_labels(ktc_metrics.shaping_samples(busy, "primary", "upload", config), "ktc_shaping_bytes_total")
+    changed = [dict(key)["office"] for key in before if before[key] != after[key]]
+    assert changed == [config["classes"]["67"]["office"]]
+
+
+def test_download_is_read_from_the_uplinks_ifb(lab):
+    _facts, config = lab
+    samples = ktc_metrics.shaping_samples(fixture("tc-class-core-ifb-primary.txt"), "primary", "download", config)
+    assert samples and all(labels["direction"] == "download" for _name, labels, _value in samples)
+
+
+def test_tc_rates_in_si_multiples():
+    assert ktc_metrics.tc_rate("2Mbit") == 2000000
+    assert ktc_metrics.tc_rate("1500Kbit") == 1500000
+    assert ktc_metrics.tc_rate("800bit") == 800
+    with pytest.raises(ValueError):
+        ktc_metrics.tc_rate("2Mbps")
+
+
+def test_kea_pool_use_per_segment(lab):
+    facts, config = lab
+    statistics = json.loads(fixture("kea-statistic-get-all-core.json"))["arguments"]
+    samples = ktc_metrics.kea_samples(statistics, config)
+    total = by_labels(samples, "ktc_dhcp_addresses_total")
+    assigned = by_labels(samples, "ktc_dhcp_addresses_assigned")
+    assert len(total) == len(assigned) == len(facts)
+    for fact in facts:
+        key = (("kind", fact["kind"]), ("office", fact["office"]), ("segment", fact["segment"]))
+        assert total[key] == statistics["subnet[%d].total-addresses" % fact["vlan"]][0][0]
+        assert 0 <= assigned[key] <= total[key]
+
+
+def test_unbound_queries_and_cache_hits():
+    samples = ktc_metrics.unbound_samples(fixture("unbound-stats-core.txt").replace(
+        "total.num.queries=0", "total.num.queries=42"))
+    assert ("ktc_dns_queries_total", {}, 42) in samples
+    assert ("ktc_dns_cache_hits_total", {}, 0) in samples
+
+
+def test_the_exposition_is_read_by_prometheus_own_parser(lab):
+    _facts, config = lab
+    samples = (ktc_metrics.shaping_samples(fixture("tc-class-core-eth1.txt"), "primary", "upload", config)
+               + ktc_metrics.kea_samples(json.loads(fixture("kea-statistic-get-all-core.json"))["arguments"], config)
+               + ktc_metrics.unbound_samples(fixture("unbound-stats-core.txt"))
+               + ktc_metrics.conntrack_samples("17\n", "262144\n")
+               + ktc_metrics.uplink_samples({"ipv4": "primary", "ipv6": "none"}, config)
+               + [("ktc_collector_up", {"collector": 'a "quoted" \\ name'}, 1)])
+    families = dict((family.name, family) for family in text_string_to_metric_families(
+        ktc_metrics.exposition(samples)))
+    # The parser names counters without their _total suffix.
+    assert {"ktc_shaping_bytes", "ktc_dhcp_addresses_total", "ktc_dns_queries", "ktc_conntrack_entries",
+            "ktc_uplink_active", "ktc_collector_up"} <= set(families)
+    assert families["ktc_shaping_bytes"].type == "counter"
+    parsed = [(s.labels, s.value) for s in families["ktc_uplink_active"].samples]
+    assert ({"uplink": "primary", "family": "ipv4"}, 1.0) in parsed
+    assert ({"uplink": "backup", "family": "ipv6"}, 0.0) in parsed
+    assert families["ktc_collector_up"].samples[0].labels == {"collector": 'a "quoted" \\ name'}
