@@ -362,11 +362,50 @@ def build(site, segment_facts, core, switches, events=(), management=None):
     return {
         "core": dict(_trunk_files(trunks), name=core_name, management=management,
                      segments=[facts[key] for key in sorted(served, key=order.get)],
-                     reverse_zones=_reverse_zones(segment_facts, management)),
+                     reverse_zones=_reverse_zones(segment_facts, management),
+                     shaping=_shaping(site, segment_facts, (core or {}).get("uplinks") or [])),
         "switches": model,
         "order": [name for name, _ in sorted(depth.items(), key=lambda item: (item[1], item[0]))],
         "planned": sorted(switch["name"] for switch in switches if switch["planned"]),
     }
+
+
+def _shaping(site, segment_facts, uplinks):
+    """The uplink shaper's tree on each uplink (/usr/local/sbin/ktc-shaping, both directions alike), rates in kbit/s:
+    one class per office that has a segment (guaranteed and ceiling from the site model), one per open event (its
+    reservation, up to the whole uplink), every rate scaled by the uplink's bandwidth against the first uplink's;
+    the offices share what the events leave (``offices_kbit``). No rate below 8 kbit/s, tc's smallest."""
+    classes = []
+    for office in site["offices"]:
+        segments = [fact for fact in segment_facts if fact["office"] == office["id"] and fact["kind"] != "event"]
+        if segments:
+            classes.append({"minor": segments[0]["shaping_class"], "name": office["id"], "event": False,
+                            "rate_mbit": office["bandwidth"]["guaranteed_mbit"],
+                            "ceil_mbit": office["bandwidth"]["ceiling_mbit"]})
+    classes.extend({"minor": fact["shaping_class"], "name": "%s/%s" % (fact["office"], fact["segment"]), "event": True,
+                    "rate_mbit": fact["reserved_mbit"], "ceil_mbit": None}
+                   for fact in segment_facts if fact["kind"] == "event")
+    events_mbit = sum(item["rate_mbit"] for item in classes if item["event"])
+    bandwidth = dict((uplink["name"], uplink["bandwidth_mbit"]) for uplink in site["uplinks"])
+    primary_mbit = site["uplinks"][0]["bandwidth_mbit"]
+    plan = []
+    for uplink in uplinks:
+        total = int(bandwidth[uplink["name"]] * 1000)
+        scale = bandwidth[uplink["name"]] / primary_mbit
+        offices_total = max(total - int(events_mbit * 1000 * scale), 8)
+        plan.append({
+            "name": uplink["name"], "interface": uplink["interface"], "ifb": "ifb-%s" % uplink["name"],
+            "bandwidth_mbit": bandwidth[uplink["name"]], "scale": scale, "total_kbit": total,
+            "offices_kbit": offices_total,
+            "classes": [dict(item, rate_kbit=max(int(item["rate_mbit"] * 1000 * scale), 8),
+                             ceil_kbit=total if item["event"] else min(int(item["ceil_mbit"] * 1000 * scale),
+                                                                       offices_total))
+                        for item in classes],
+            # What the shaper keeps on each device; any other class or filter is pruned.
+            "handles": ["1:1", "1:2", "1:3"] + ["1:%s" % item["minor"] for item in classes],
+            "filter_handles": ["0x%s" % item["minor"] for item in classes],
+        })
+    return plan
 
 
 def _gateways6(segments, management):

@@ -83,13 +83,18 @@ def test_a_tree_with_a_bond_and_a_daisy_chain():
     assert_trunks_carry_exactly_their_subtree(model)
 
 
-def test_an_open_event_moves_its_ports_and_is_carried_up_to_core():
+def lab_with_event():
+    """The lab tree with an open event (3 Mbit/s reserved) on sw-bkpsdm's swp2: (site, facts, core, switches, event)."""
     site, facts, core, switches = lab_tree()
     event = {"name": "cat-asn-1", "office": "dukcapil", "clients": 40, "reserved_mbit": 3, "switch": "sw-bkpsdm",
              "ports": ["swp2"], "starts": "", "ends": ""}
     site = ktc_site.validate_site(ktc_site.with_events(site, [event]))
     ledger, _ = ktc_ipam.allocate(site, yaml.safe_load(open(os.path.join(REPO, "inventories", "lab", "ipam.yml"))))
-    facts = ktc_ipam.segment_facts(site, ledger)
+    return site, ktc_ipam.segment_facts(site, ledger), core, switches, event
+
+
+def test_an_open_event_moves_its_ports_and_is_carried_up_to_core():
+    site, facts, core, switches, event = lab_with_event()
     model = ktc_topology.build(site, facts, core, switches, [event])
     event_vlan = next(f["vlan"] for f in facts if f["kind"] == "event")
     assert {"name": "swp2", "office": "dukcapil", "segment": "cat-asn-1", "vlan": event_vlan} \
@@ -189,3 +194,16 @@ def test_a_change_below_a_switch_converges_its_way_to_core():
     # A planned switch is never converged: its offices have no switch to converge yet.
     assert "setwan" not in production["office_switches"]
     assert production["paths"]["sw-setda-annex"] == ["sw-setda-annex", "sw-setda", "sw-diskominfo"]
+
+
+def test_the_shaper_gives_each_office_and_event_its_class_scaled_to_each_uplink():
+    site, facts, core, switches, event = lab_with_event()
+    primary, backup = ktc_topology.build(site, facts, core, switches, [event])["core"]["shaping"]
+    assert (primary["total_kbit"], backup["total_kbit"], backup["scale"]) == (10000, 5000, 0.5)
+    # The event's 3 Mbit/s are reserved: the offices share the rest of each uplink.
+    assert (primary["offices_kbit"], backup["offices_kbit"]) == (7000, 3500)
+    classes = dict((item["name"], item) for item in backup["classes"])
+    assert (classes["diskominfo"]["rate_kbit"], classes["diskominfo"]["ceil_kbit"]) == (1500, 3500)
+    assert (classes["dukcapil/cat-asn-1"]["rate_kbit"], classes["dukcapil/cat-asn-1"]["ceil_kbit"]) == (1500, 5000)
+    assert backup["handles"] == ["1:1", "1:2", "1:3"] + ["1:" + item["minor"] for item in backup["classes"]]
+    assert sorted(item["minor"] for item in primary["classes"]) == sorted(set(f["shaping_class"] for f in facts))
