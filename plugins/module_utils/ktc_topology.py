@@ -363,7 +363,14 @@ def build(site, segment_facts, core, switches, events=(), management=None):
         "core": dict(_trunk_files(trunks), name=core_name, management=management,
                      segments=[facts[key] for key in sorted(served, key=order.get)],
                      reverse_zones=_reverse_zones(segment_facts, management),
-                     shaping=_shaping(site, segment_facts, (core or {}).get("uplinks") or [])),
+                     shaping=_shaping(site, segment_facts, (core or {}).get("uplinks") or []),
+                     # The shaper's mark of each prefix (nftables' class_of_prefix maps): offices first, then events.
+                     shaping_marks=[fact for fact in segment_facts if fact["kind"] != "event"]
+                     + [fact for fact in segment_facts if fact["kind"] == "event"],
+                     # The uplinks with IPv6 whose ISP does not route the site's prefix: it leaves them translated.
+                     translated6=[uplink["interface"] for uplink in (core or {}).get("uplinks") or []
+                                  if site.get("ipv6") and uplink.get("address6")
+                                  and uplink["name"] != site["ipv6"].get("routed_by")]),
         "switches": model,
         "order": [name for name, _ in sorted(depth.items(), key=lambda item: (item[1], item[0]))],
         "planned": sorted(switch["name"] for switch in switches if switch["planned"]),

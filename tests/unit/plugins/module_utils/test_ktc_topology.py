@@ -198,7 +198,11 @@ def test_a_change_below_a_switch_converges_its_way_to_core():
 
 def test_the_shaper_gives_each_office_and_event_its_class_scaled_to_each_uplink():
     site, facts, core, switches, event = lab_with_event()
-    primary, backup = ktc_topology.build(site, facts, core, switches, [event])["core"]["shaping"]
+    model = ktc_topology.build(site, facts, core, switches, [event])["core"]
+    primary, backup = model["shaping"]
+    assert model["shaping_marks"][-1]["kind"] == "event" and len(model["shaping_marks"]) == len(facts)
+    # The lab's ISP on the primary routes the site's IPv6 prefix; the backup's would drop it untranslated.
+    assert model["translated6"] == [uplink["interface"] for uplink in core["uplinks"] if uplink["name"] == "backup"]
     assert (primary["total_kbit"], backup["total_kbit"], backup["scale"]) == (10000, 5000, 0.5)
     # The event's 3 Mbit/s are reserved: the offices share the rest of each uplink.
     assert (primary["offices_kbit"], backup["offices_kbit"]) == (7000, 3500)
