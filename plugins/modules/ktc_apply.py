@@ -20,9 +20,9 @@ description:
     a Kea C(config-reload), ...).
   - Commit confirmed. With O(confirm_timeout) above 0 it first arms a systemd timer on the host that restores the
     previous files and re-runs the activation (after O(activate_timeout) plus O(confirm_timeout) seconds), and once
-    the activation and its live checks are done, replaces it with one that does so after O(confirm_timeout) seconds. The controller cancels it by calling the module again with
-    O(confirm=true) over a new connection; if the change cut the controller off, the host comes back on its previous
-    configuration by itself.
+    the activation and its live checks are done, replaces it with one that does so after O(confirm_timeout) seconds.
+    The controller cancels it by calling the module again with O(confirm=true) over a new connection; if the change
+    cut the controller off, the host comes back on its previous configuration by itself.
   - A change not yet confirmed survives no reboot. While it waits, a marker C(pending) is kept in the bundle's state
     directory, and the boot unit C(ktc-apply-boot.service) (installed by this module) restores the previous files of
     every pending bundle early at boot, before the network, the firewall and the daemons start with them.
@@ -271,7 +271,7 @@ WantedBy=sysinit.target
 """
 
 
-UNIT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@:-]*$")
+UNIT = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.@:-]*")
 
 
 def with_units(spec):
@@ -510,7 +510,7 @@ def main():
     state = os.path.join(module.params["state_dir"], name)
     for spec in module.params["activate"]:
         for unit in spec.get("units") or []:
-            if not UNIT.match(unit):
+            if not UNIT.fullmatch(unit):
                 module.fail_json(msg="bundle %s: `%s` is not a systemd unit name (activate[].units of `%s`)"
                                  % (name, unit, spec["command"]))
     if module.params["confirm"]:

@@ -164,4 +164,7 @@ def test_a_unit_name_that_is_not_one_is_refused_before_anything_changes(tmp_path
     result = apply(tmp_path, files=[{"path": str(target), "content": "1\n"}],
                    activate=[{"command": "true", "units": ["radvd; touch /tmp/x"]}])
     assert result.get("failed") and "is not a systemd unit name" in result["msg"]
+    result = apply(tmp_path, files=[{"path": str(target), "content": "1\n"}],
+                   activate=[{"command": "true", "units": ["radvd\n"]}])
+    assert result.get("failed") and "is not a systemd unit name" in result["msg"]
     assert not target.exists()
