@@ -178,12 +178,15 @@ def converge(limit, extra_vars, env=None):
 
     The controller (localhost) is always in the limit, so validation and allocation run first as in production.
     """
+    start = time.time()
     completed = subprocess.run(
         ["ansible-playbook", "-i", os.path.join(REPO, "inventories", "lab"), os.path.join(REPO, "playbooks", "site.yml"),
          "--limit", "localhost," + limit, "-e", extra_vars],
         cwd=REPO, env=dict(os.environ, ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"), ANSIBLE_NOCOLOR="1",
                            ANSIBLE_FORCE_COLOR="0", **(env or {})),  # molecule forces colour on; the tests read it
         capture_output=True, text=True, timeout=600)
+    # Printed with the test's output (pytest -rA): the converges are where the lab tests spend their time.
+    print("converge --limit localhost,%s: rc %d in %.0f s" % (limit, completed.returncode, time.time() - start))
     return completed.returncode, completed.stdout + completed.stderr
 
 
@@ -321,9 +324,11 @@ def awx_job(scm, template, answers=None, limit=None, extra_vars=None, timeout=15
                "--inventory", os.path.join(job, "inventory", "hosts")]
     if limit:
         command += ["--limit", limit]
+    start = time.time()
     subprocess.run(command, env=env, capture_output=True, text=True, timeout=timeout)
     artifacts = os.path.join(job, "artifacts", "1")
     status = open(os.path.join(artifacts, "status")).read().strip()
     stdout = ANSI.sub("", open(os.path.join(artifacts, "stdout")).read())
     shutil.rmtree(job, ignore_errors=True)
+    print("AWX job %r (limit %s): %s in %.0f s" % (template, limit or "none", status, time.time() - start))
     return status, stdout

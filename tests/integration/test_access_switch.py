@@ -1,17 +1,16 @@
-"""access_switch in the lab: the rogue-DHCP guard, and a port moved to another segment from the inventory."""
+"""access_switch in the lab: the first-hop guards on the access ports (rogue DHCP servers and offers, a client claiming
+the gateway's address, DHCP starvation from one port)."""
 
 import ipaddress
 import json
-import os
 import re
 import time
 from shlex import quote
 
 import pytest
-import yaml
 
 import first_hop
-from conftest import REPO, SWITCHES, converge, lease, wait_until
+from conftest import lease, wait_until
 
 
 def pcap_sources(switch_host, path, source):
@@ -68,39 +67,6 @@ def bridge_vlans(switch_host, port):
     """The VLANs of a bridge port as `bridge -j vlan` reports them: {vid: flags}."""
     entries = json.loads(switch_host.check_output("bridge -j vlan show dev %s", port))
     return {vlan["vlan"]: sorted(vlan.get("flags", [])) for entry in entries for vlan in entry["vlans"]}
-
-
-def changed_on(output, host):
-    """The changed count of ``host`` in the play recap (colour codes, if any, removed first)."""
-    plain = re.sub(r"\x1b\[[0-9;]*m", "", output)
-    return int(re.search(r"^%s\s+: ok=\d+\s+changed=(\d+)" % re.escape(host), plain, re.M).group(1))
-
-
-@pytest.fixture
-def moved_port(clients):
-    """A port moved to another segment of its office through the inventory (a host_vars file of the switch, since an
-    extra var would give every switch that port map); put back afterwards."""
-    switch, host_vars = next((s, v) for s, v in sorted(SWITCHES.items()) if len(v["ktc_switch_access_ports"]) > 1
-                             and not any("/" in key for key in v["ktc_switch_access_ports"]))
-    ports = host_vars["ktc_switch_access_ports"]
-    source, target = sorted(ports)[-1], sorted(ports)[0]
-    port = ports[source][-1]
-    moved = {segment: [p for p in names if p != port] for segment, names in ports.items()}
-    moved[target] = moved[target] + [port]
-    moved = {segment: names for segment, names in moved.items() if names}
-    client = next(c for c in clients if (c.switch, c.port) == (switch, port))
-    path = os.path.join(REPO, "inventories", "lab", "host_vars", switch + ".yml")
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    with open(path, "w") as handle:
-        yaml.safe_dump({"ktc_switch_access_ports": moved}, handle)
-    try:
-        yield switch, client, target, "{}"
-    finally:
-        os.unlink(path)
-        os.rmdir(os.path.dirname(path))
-    returncode, output = converge(switch, "{}")
-    assert returncode == 0, output[-3000:]
-    lease(client)  # back in its own segment for the tests that follow
 
 
 # --- First-hop security on the access ports: each attack is sent from one client, and the guard's own counter proves

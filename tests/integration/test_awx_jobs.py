@@ -52,8 +52,9 @@ def test_backup_then_restore_core_after_breaking_it(awx_scm, core, clients, tmp_
     assert fingerprint(core) == before
     assert core.run("systemctl is-active kea-dhcp4-server unbound").rc == 0
     assert core.run("systemctl is-active ktc-restore-rollback.timer").rc != 0     # confirmed
-    status, output = awx_job(awx_scm, "KTC verify")
-    assert status == "successful", output[-3000:]
+    # What the failed verify found is back (a second verify job would cost minutes for the same three checks).
+    assert core.run("nft list table inet ktc_filter").rc == 0
+    assert core.run("kea-dhcp4 -t /etc/kea/kea-dhcp4.conf && unbound-checkconf").rc == 0
     client = clients[0]
     assert ipaddress.ip_address(lease(client)) in ipaddress.ip_network(client.facts["prefix"])
 
