@@ -16,6 +16,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import datetime
 import re
 
 # The shaper's class of the traffic no office or event was marked for (core itself, management).
@@ -37,6 +38,7 @@ HELP = {
     "ktc_conntrack_entries": ("gauge", "Connections in core's connection table."),
     "ktc_conntrack_limit": ("gauge", "The connection table's size (nf_conntrack_max)."),
     "ktc_uplink_active": ("gauge", "1 for the uplink the monitor routes the family through, 0 for the others."),
+    "ktc_event_ends_timestamp_seconds": ("gauge", "When an open event ends (Unix time), as the events file says."),
     "ktc_collector_up": ("gauge", "1 when the collector could read its source, 0 when it failed (its service is "
                                   "down)."),
 }
@@ -44,10 +46,11 @@ HELP = {
 _LABEL_ESCAPES = {"\\": "\\\\", "\"": "\\\"", "\n": "\\n"}
 
 
-def exporter_config(segment_facts, uplinks):
+def exporter_config(segment_facts, uplinks, events=(), timezone="Asia/Makassar", listen=("127.0.0.1", 9469)):
     """What the exporter needs to label its series, from the segment facts (ktc_ipam.segment_facts, open events
-    included) and the uplinks (ktc_uplinks): the shaper's class of each office and event, Kea's subnet of each segment
-    (its id is the VLAN), and each uplink's devices (egress on the uplink, ingress on its IFB)."""
+    included), the uplinks (ktc_uplinks, the preferred first) and the open events (ktc_events, their times in the
+    site's ``timezone``): the shaper's class of each office and event, Kea's subnet of each segment (its id is the
+    VLAN), each uplink's devices (egress on the uplink, ingress on its IFB), when each event ends, and where to listen."""
     classes = {UNCLASSIFIED: {"office": "", "kind": "unclassified"}}
     subnets = {}
     for fact in segment_facts:
@@ -55,11 +58,26 @@ def exporter_config(segment_facts, uplinks):
                                           "kind": "event" if fact["kind"] == "event" else "office"}
         subnets[str(fact["vlan"])] = {"office": fact["office"], "segment": fact["segment"], "kind": fact["kind"]}
     return {
+        "listen": list(listen),
         "classes": classes,
         "subnets": subnets,
         "uplinks": [{"name": uplink["name"], "interface": uplink["interface"], "ifb": "ifb-%s" % uplink["name"]}
                     for uplink in uplinks],
+        "events": [{"office": event["office"], "event": event["name"], "ends": event_time(event["ends"], timezone)}
+                   for event in events],
     }
+
+
+def event_time(text, timezone):
+    """Unix time of an event's "YYYY-MM-DD HH:MM" (already checked by ktc_grammar.event_time) in ``timezone``."""
+    from zoneinfo import ZoneInfo  # pylint: disable=import-outside-toplevel  (Python 3.9+, the controller's)
+    moment = datetime.datetime.strptime(text, "%Y-%m-%d %H:%M").replace(tzinfo=ZoneInfo(timezone))
+    return int(moment.timestamp())
+
+
+def event_samples(config):
+    return [("ktc_event_ends_timestamp_seconds", {"office": event["office"], "event": event["event"]}, event["ends"])
+            for event in config.get("events") or []]
 
 
 _TC_CLASS = re.compile(r"^class htb 1:([0-9a-f]+) .*?\brate (\S+) ceil (\S+)")
@@ -134,6 +152,122 @@ def uplink_samples(active, config):
     return [("ktc_uplink_active", {"uplink": uplink["name"], "family": family},
              1 if active.get(family) == uplink["name"] else 0)
             for family in ("ipv4", "ipv6") for uplink in config["uplinks"]]
+
+
+# Where core keeps what the collectors read (the packages' and the roles' own paths).
+SOURCES = {"kea_socket": "/run/kea/kea4-ctrl-socket", "unbound_config": "/etc/unbound/unbound.conf",
+           "conntrack": "/proc/sys/net/netfilter/nf_conntrack_count",
+           "conntrack_max": "/proc/sys/net/netfilter/nf_conntrack_max",
+           "uplink": {"ipv4": "/run/ktc/uplink", "ipv6": "/run/ktc/uplink6"}}
+
+
+def collect(config, run, read, kea):
+    """Every sample of one scrape. ``run(argv)`` gives (rc, stdout) of a command, ``read(path)`` a file's text or None,
+    ``kea(socket, command)`` Kea's answer or None. A source that fails gives ktc_collector_up 0 and no samples of its
+    own, the others still report: a scrape never fails because one service is down."""
+    samples = []
+
+    def collector(name, gather):
+        try:
+            found = gather()
+        except (OSError, ValueError, KeyError, TypeError, IndexError):
+            found = None
+        samples.extend(found or [])
+        samples.append(("ktc_collector_up", {"collector": name}, 0 if found is None else 1))
+
+    def shaping():
+        found = []
+        for uplink in config["uplinks"]:
+            for device, direction in ((uplink["interface"], "upload"), (uplink["ifb"], "download")):
+                rc, listing = run(["tc", "-s", "class", "show", "dev", device])
+                if rc != 0:
+                    return None
+                found += shaping_samples(listing, uplink["name"], direction, config)
+        return found
+
+    def dhcp():
+        answer = kea(SOURCES["kea_socket"], "statistic-get-all")
+        if not answer or answer.get("result") != 0:
+            return None
+        return kea_samples(answer["arguments"], config)
+
+    def dns():
+        rc, text = run(["unbound-control", "-c", SOURCES["unbound_config"], "stats_noreset"])
+        return unbound_samples(text) if rc == 0 else None
+
+    def conntrack():
+        count, limit = read(SOURCES["conntrack"]), read(SOURCES["conntrack_max"])
+        return conntrack_samples(count, limit) if count and limit else None
+
+    def uplinks():
+        return uplink_samples(dict((family, (read(path) or "").strip()) for family, path in SOURCES["uplink"].items()),
+                              config)
+
+    for name, gather in (("shaping", shaping), ("dhcp", dhcp), ("dns", dns), ("conntrack", conntrack),
+                         ("uplink", uplinks)):
+        collector(name, gather)
+    return samples + event_samples(config)
+
+
+# The alerts' thresholds (roles/metrics' defaults say them again, for the operator).
+ALERT_DEFAULTS = {"pool_full_ratio": 0.9, "pool_full_for": "5m", "failover_for": "1m", "ceiling_ratio": 0.95,
+                  "ceiling_for": "15m", "loss_ratio": 0.01, "loss_for": "10m", "down_for": "2m",
+                  "event_notice_seconds": 3600}
+
+
+def alert_rules(config, thresholds=None):
+    """Prometheus' alerting rules (a rule file's data) for the site in ``config`` (:func:`exporter_config`): a DHCP pool
+    nearly full, the preferred uplink not in use, an office at its ceiling for long, an office or event losing
+    packets in its class, a collector or scrape target down, drift found by the last drift check (the node
+    exporter's textfile ktc_drift.prom), an event ending soon. Each alert names the office, segment or uplink."""
+    t = dict(ALERT_DEFAULTS, **(thresholds or {}))
+    preferred = config["uplinks"][0]["name"]
+
+    def rule(name, expr, duration, severity, summary, summary_id):
+        found = {"alert": name, "expr": expr, "labels": {"severity": severity},
+                 "annotations": {"summary": summary, "summary_id": summary_id}}
+        if duration:
+            found["for"] = duration
+        return found
+
+    return {"groups": [{"name": "ktc", "rules": [
+        rule("KtcDhcpPoolNearlyFull",
+             "ktc_dhcp_addresses_assigned / ktc_dhcp_addresses_total > %s" % t["pool_full_ratio"],
+             t["pool_full_for"], "warning",
+             "{{ $labels.office }}/{{ $labels.segment }}: DHCP pool {{ $value | humanizePercentage }} used",
+             "{{ $labels.office }}/{{ $labels.segment }}: pool DHCP terpakai {{ $value | humanizePercentage }}"),
+        rule("KtcUplinkFailedOver",
+             'ktc_uplink_active{family="ipv4",uplink="%s"} == 0' % preferred, t["failover_for"], "critical",
+             "KTC runs without its %s uplink: the monitor moved the traffic away from it" % preferred,
+             "KTC berjalan tanpa uplink %s: monitor memindahkan lalu lintas darinya" % preferred),
+        rule("KtcOfficeAtCeiling",
+             'rate(ktc_shaping_bytes_total{kind="office"}[5m]) * 8 >= %s * ktc_shaping_ceiling_bits_per_second'
+             % t["ceiling_ratio"], t["ceiling_for"], "info",
+             "{{ $labels.office }} uses its whole ceiling ({{ $labels.direction }}, {{ $labels.uplink }})",
+             "{{ $labels.office }} memakai seluruh batas atasnya ({{ $labels.direction }}, {{ $labels.uplink }})"),
+        rule("KtcClassLosingPackets",
+             'rate(ktc_shaping_drops_total{kind=~"office|event"}[5m]) / rate(ktc_shaping_packets_total[5m]) > %s'
+             % t["loss_ratio"], t["loss_for"], "warning",
+             "{{ $labels.office }} loses {{ $value | humanizePercentage }} of its packets in its class "
+             "({{ $labels.direction }}, {{ $labels.uplink }})",
+             "{{ $labels.office }} kehilangan {{ $value | humanizePercentage }} paketnya di kelasnya "
+             "({{ $labels.direction }}, {{ $labels.uplink }})"),
+        rule("KtcServiceDown", "ktc_collector_up == 0 or up == 0", t["down_for"], "critical",
+             "{{ with $labels.collector }}{{ . }}{{ else }}{{ $labels.job }}{{ end }} on core does not answer",
+             "{{ with $labels.collector }}{{ . }}{{ else }}{{ $labels.job }}{{ end }} di core tidak menjawab"),
+        rule("KtcDriftDetected", "ktc_drift_findings > 0", None, "warning",
+             "The last drift check found {{ $value }} difference(s) from the repository: run the main job or fix the "
+             "repository",
+             "Pemeriksaan drift terakhir menemukan {{ $value }} perbedaan dari repositori: jalankan job utama atau "
+             "perbaiki repositori"),
+        rule("KtcEventEndingSoon",
+             "ktc_event_ends_timestamp_seconds - time() < %d and ktc_event_ends_timestamp_seconds - time() > 0"
+             % t["event_notice_seconds"], None, "info",
+             "Event {{ $labels.event }} of {{ $labels.office }} ends in {{ $value | humanizeDuration }}: close it "
+             "then (AWX: KTC event, close)",
+             "Acara {{ $labels.event }} milik {{ $labels.office }} berakhir dalam {{ $value | humanizeDuration }}: "
+             "tutup saat itu (AWX: KTC event, close)"),
+    ]}]}
 
 
 def _label_value(value):

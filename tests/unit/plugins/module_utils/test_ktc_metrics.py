@@ -125,3 +125,53 @@ def test_the_exposition_is_read_by_prometheus_own_parser(lab):
     assert ({"uplink": "primary", "family": "ipv4"}, 1.0) in parsed
     assert ({"uplink": "backup", "family": "ipv6"}, 0.0) in parsed
     assert families["ktc_collector_up"].samples[0].labels == {"collector": 'a "quoted" \\ name'}
+
+
+def core_sources(config, kea_up=True):
+    """What core's collectors read, as captured on the lab's core (the backup uplink's classes as the primary's)."""
+    listings = {}
+    for uplink in config["uplinks"]:
+        listings[uplink["interface"]] = fixture("tc-class-core-eth1.txt")
+        listings[uplink["ifb"]] = fixture("tc-class-core-ifb-primary.txt")
+    files = {"/proc/sys/net/netfilter/nf_conntrack_count": "17\n", "/proc/sys/net/netfilter/nf_conntrack_max": "262144\n",
+             "/run/ktc/uplink": "backup\n"}
+
+    def run(argv):
+        if argv[:4] == ["tc", "-s", "class", "show"]:
+            return (0, listings[argv[-1]]) if argv[-1] in listings else (1, "")
+        if argv[0] == "unbound-control":
+            return 0, fixture("unbound-stats-core.txt")
+        raise AssertionError("unexpected command %s" % argv)
+
+    def kea(path, command):
+        assert (path, command) == ("/run/kea/kea4-ctrl-socket", "statistic-get-all")
+        return json.loads(fixture("kea-statistic-get-all-core.json")) if kea_up else None
+    return run, files.get, kea
+
+
+def test_one_scrape_reads_every_source(lab):
+    facts, config = lab
+    samples = ktc_metrics.collect(config, *core_sources(config))
+    assert by_labels(samples, "ktc_collector_up") == dict(
+        ((("collector", name),), 1) for name in ("shaping", "dhcp", "dns", "conntrack", "uplink"))
+    directions = set((labels["uplink"], labels["direction"]) for name, labels, _value in samples
+                     if name == "ktc_shaping_bytes_total")
+    assert directions == {("primary", "upload"), ("primary", "download"), ("backup", "upload"), ("backup", "download")}
+    assert len(by_labels(samples, "ktc_dhcp_addresses_total")) == len(facts)
+    assert by_labels(samples, "ktc_uplink_active")[(("family", "ipv4"), ("uplink", "backup"))] == 1
+    assert by_labels(samples, "ktc_uplink_active")[(("family", "ipv6"), ("uplink", "primary"))] == 0  # no file: none
+    assert ("ktc_conntrack_entries", {}, 17) in samples
+
+
+def test_a_source_that_fails_reports_down_and_the_others_still_report(lab):
+    _facts, config = lab
+    run, read, kea = core_sources(config, kea_up=False)
+    samples = ktc_metrics.collect(config, run, read, kea)
+    up = by_labels(samples, "ktc_collector_up")
+    assert up[(("collector", "dhcp"),)] == 0 and up[(("collector", "shaping"),)] == 1
+    assert not by_labels(samples, "ktc_dhcp_addresses_total")
+    # An uplink device that is gone (tc fails on it): the shaper's collector is down, not the scrape.
+    broken = dict(config, uplinks=config["uplinks"] + [{"name": "third", "interface": "eth9", "ifb": "ifb-third"}])
+    samples = ktc_metrics.collect(broken, *core_sources(config))
+    assert by_labels(samples, "ktc_collector_up")[(("collector", "shaping"),)] == 0
+    assert by_labels(samples, "ktc_collector_up")[(("collector", "dns"),)] == 1
