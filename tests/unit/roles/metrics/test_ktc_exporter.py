@@ -1,6 +1,6 @@
 """roles/metrics' exporter as a real process on the controller: it serves /metrics in Prometheus' text format, says
 which of its sources it could not read (the controller runs no Kea, no Unbound and no shaper) instead of failing the
-scrape, and serves nothing else."""
+scrape, answers the page with 503 while Prometheus does not answer, and serves nothing else."""
 
 import json
 import os
@@ -28,7 +28,9 @@ def free_port():
 def exporter(tmp_path):
     port = free_port()
     config = tmp_path / "metrics.json"
-    config.write_text(json.dumps({"listen": ["127.0.0.1", port], "classes": {"2": {"office": "", "kind": "unclassified"}},
+    # Prometheus "at" a port nothing listens on.
+    config.write_text(json.dumps({"listen": ["127.0.0.1", port], "prometheus": "http://127.0.0.1:%d" % free_port(),
+                                  "classes": {"2": {"office": "", "kind": "unclassified"}},
                                   "subnets": {}, "uplinks": [{"name": "primary", "interface": "ktc-none0",
                                                               "ifb": "ifb-primary"}]}))
     process = subprocess.Popen([sys.executable, EXPORTER, str(config)],
@@ -59,7 +61,11 @@ def test_a_scrape_is_prometheus_text_with_each_collectors_state(exporter):
     assert [s.value for s in families["ktc_uplink_active"].samples] == [0, 0]
 
 
-def test_nothing_but_metrics_is_served(exporter):
+def test_the_page_without_prometheus_says_so_and_nothing_else_is_served(exporter):
     with pytest.raises(urllib.error.HTTPError) as error:
-        urllib.request.urlopen(exporter + "/etc/ktc/metrics.json", timeout=30)
-    assert error.value.code == 404
+        urllib.request.urlopen(exporter + "/?lang=id", timeout=30)
+    assert error.value.code == 503 and b"Prometheus does not answer" in error.value.read()
+    for path in ("/etc/ktc/metrics.json", "/../metrics.json", "/metrics/x"):
+        with pytest.raises(urllib.error.HTTPError) as error:
+            urllib.request.urlopen(exporter + path, timeout=30)
+        assert error.value.code == 404, path
