@@ -2,7 +2,6 @@
 (`promtool check rules`, `promtool test rules`: series fed minute by minute, the alerts that fire compared), each
 alert with a control that must not fire."""
 
-import os
 import shutil
 import subprocess
 
