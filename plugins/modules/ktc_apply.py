@@ -93,6 +93,9 @@ options:
             C(live_drift)); what a check can undo by itself (an address nobody declared) it undoes first. After the
             command ran, the running state must equal the repository's within 30 seconds, or the module fails (and
             restores the previous files when it installed any).
+          - The states built in a throwaway network namespace (the ruleset, the shaper) are kept in
+            C(<state_dir>/.live-cache), keyed by the file's content, the kernel and the tool, so that an unchanged
+            file is not built again on every run.
         type: list
         elements: dict
         suboptions:
@@ -196,13 +199,20 @@ rollback_armed:
   description: Whether a rollback timer now waits for confirmation.
   returned: success
   type: bool
+confirm_command:
+  description:
+    - With RV(rollback_armed), the command that confirms the change on the host (a shell script in the bundle's state,
+      run as root). Exit 0 confirmed; 3 the host had rolled back, its record printed. A confirm costs no Python start
+      on the host that way (C(ansible.builtin.raw)); O(confirm=true) runs the same script.
+  returned: when the rollback is armed
+  type: str
+  sample: /bin/sh /var/lib/ktc-apply/firewall/confirm.sh
 rolled_back:
   description: With O(confirm), the host's record of a rollback (time and reason), if one happened.
   returned: when a rollback happened
   type: str
 """
 
-import fcntl
 import fnmatch
 import glob
 import os
@@ -218,12 +228,12 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_bytes, to_text
 
 try:
-    from ansible.module_utils.ktc_live import CHECKS, summary
+    from ansible.module_utils.ktc_live import CHECKS, summary, use_cache
 except ImportError:  # run as a script by the unit tests: the project's module_utils sit beside this directory
     import sys
 
     sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "module_utils"))
-    from ktc_live import CHECKS, summary  # noqa: E402 pylint: disable=wrong-import-position
+    from ktc_live import CHECKS, summary, use_cache  # noqa: E402 pylint: disable=wrong-import-position
 
 ROLLBACK_SCRIPT = """#!/bin/sh
 # Written by ktc_apply: restore the previous files of bundle {name} and activate them again.
@@ -250,6 +260,21 @@ sync
 logger -t ktc-apply "bundle {name}: rolled back to the previous files: $reason" || true
 """
 
+CONFIRM_SCRIPT = """#!/bin/sh
+# Written by ktc_apply: confirm the change of bundle {name}, i.e. cancel its rollback timers, unless the host has
+# rolled back already. Exit 0 confirmed; 3 rolled back (the record printed). Under the bundle's lock, as the rollback.
+exec 9>>{state}/lock
+flock 9
+systemctl stop {timers} 2>/dev/null
+systemctl reset-failed {units} 2>/dev/null
+if [ -e {state}/rolled-back ]; then
+  echo "ROLLBACK of bundle {name}: the host rolled back to its previous files at $(cat {state}/rolled-back)"
+  exit 3
+fi
+rm -f {state}/pending
+echo "bundle {name}: confirmed"
+"""
+
 # Early at boot: every bundle whose change was never confirmed gets its previous files back before anything reads them.
 BOOT_UNIT_PATH = "/etc/systemd/system/ktc-apply-boot.service"
 BOOT_UNIT = """# Written by ktc_apply: a change not confirmed before a reboot is rolled back before the network comes up.
@@ -272,6 +297,8 @@ WantedBy=sysinit.target
 
 
 UNIT = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.@:-]*")
+# A bundle's name goes into unit names, paths and scripts.
+BUNDLE = re.compile(r"[a-z0-9][a-z0-9_-]{0,31}")
 
 
 def with_units(spec):
@@ -331,19 +358,30 @@ def disarm(module, name, units=None):
         module.run_command(["systemctl", "reset-failed", unit + ".timer", unit + ".service"])
 
 
+def write_confirm_script(module, state):
+    name = module.params["name"]
+    units = [unit_name(name), guard_name(name)]
+    script = os.path.join(state, "confirm.sh")
+    with open(script, "w") as handle:
+        handle.write(CONFIRM_SCRIPT.format(name=name, state=shlex.quote(state),
+                                           timers=" ".join(unit + ".timer" for unit in units),
+                                           units=" ".join(unit + suffix for unit in units
+                                                          for suffix in (".timer", ".service"))))
+    os.chmod(script, 0o700)
+    return "/bin/sh %s" % shlex.quote(script)
+
+
 def confirm(module, state):
     if not os.path.isdir(state):
         module.exit_json(changed=False, confirmed=True)
-    with open(os.path.join(state, "lock"), "a") as lock:
-        # Waits for a rollback that is running: its outcome is then the answer.
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        disarm(module, module.params["name"])
-        record = read(os.path.join(state, "rolled-back"))
-        if record is not None:
-            module.fail_json(msg="ROLLBACK of bundle %s: the host rolled back to its previous files at %s" % (
-                module.params["name"], to_text(record).strip()), rolled_back=to_text(record).strip())
-        if os.path.exists(os.path.join(state, "pending")):
-            os.unlink(os.path.join(state, "pending"))
+    # The script the controller runs over a new connection (RV(confirm_command)); written again here, so that a state
+    # left by an older ktc_apply is confirmed the same way.
+    rc, output = run(module, write_confirm_script(module, state))
+    if rc == 3:
+        record = to_text(read(os.path.join(state, "rolled-back")) or b"").strip()
+        module.fail_json(msg=output.strip(), rolled_back=record)
+    if rc != 0:
+        module.fail_json(msg="bundle %s: the confirm failed (rc=%d): %s" % (module.params["name"], rc, output.strip()))
     module.exit_json(changed=False, confirmed=True)
 
 
@@ -507,7 +545,11 @@ def main():
         supports_check_mode=True,
     )
     name = module.params["name"]
+    if not BUNDLE.fullmatch(name):
+        module.fail_json(msg="`%s` is not a bundle name: 1 to 32 of [a-z0-9_-], starting with a letter or digit" % name)
     state = os.path.join(module.params["state_dir"], name)
+    # The intended state the live checks build in throwaway namespaces, kept per content (ktc_live.use_cache).
+    use_cache(os.path.join(module.params["state_dir"], ".live-cache"))
     for spec in module.params["activate"]:
         for unit in spec.get("units") or []:
             if not UNIT.fullmatch(unit):
@@ -580,6 +622,7 @@ def main():
             os.unlink(os.path.join(state, "pending"))
             module.fail_json(msg="cannot arm the rollback timer, nothing was installed: %s" % output)
         result["rollback_armed"] = True
+        result["confirm_command"] = write_confirm_script(module, state)
 
     for path, content, _mode, _validate in changes:
         if content is None:

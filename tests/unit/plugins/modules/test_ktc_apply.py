@@ -168,3 +168,10 @@ def test_a_unit_name_that_is_not_one_is_refused_before_anything_changes(tmp_path
                    activate=[{"command": "true", "units": ["radvd\n"]}])
     assert result.get("failed") and "is not a systemd unit name" in result["msg"]
     assert not target.exists()
+
+
+def test_a_bundle_name_that_is_not_a_plain_word_is_refused(tmp_path):
+    for name in ("fire wall", "x;reboot", "../etc", "Firewall"):
+        result = apply(tmp_path, name=name, files=[{"path": str(tmp_path / "a.conf"), "content": "a\n"}])
+        assert result.get("failed") and "is not a bundle name" in result["msg"], name
+        assert not (tmp_path / "a.conf").exists()
