@@ -18,10 +18,13 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import difflib
+import glob
+import hashlib
 import ipaddress
 import json
 import os
 import re
+import shutil
 import socket
 import tempfile
 
@@ -68,6 +71,52 @@ def _set_without_runtime_elements(block):
     return kept + [block[-1]]
 
 
+_CACHE = {"dir": None, "keep": 8}
+
+
+def use_cache(directory):
+    """Keep what the throwaway-namespace builds give (the intended state of the ruleset and of the shaper) in
+    ``directory``, keyed by the file's content, the devices, the running kernel and the tool's binary, which is all
+    they depend on: on a slow host building the shaper takes most of a minute (a hundred tc commands), for every
+    converge, drift check and verify. None (the default) builds every time."""
+    _CACHE["dir"] = directory
+
+
+def _built(check, parts, tool, run, argv):
+    """(rc, out, err) of the build ``argv``, from the cache when the same build ran before (successfully)."""
+    directory = _CACHE["dir"]
+    if not directory:
+        return run(argv)
+    binary = shutil.which(tool) or tool
+    try:
+        stat = os.stat(binary)
+        version = [binary, stat.st_size, stat.st_mtime_ns]
+    except OSError:
+        version = [binary]
+    key = hashlib.sha256(json.dumps([check, parts, os.uname()[2], version]).encode()).hexdigest()
+    path = os.path.join(directory, "%s-%s" % (check, key))
+    try:
+        with open(path) as handle:
+            return 0, handle.read(), ""
+    except (IOError, OSError):
+        pass
+    rc, out, err = run(argv)
+    if rc == 0:
+        try:
+            if not os.path.isdir(directory):
+                os.makedirs(directory, 0o700)
+            handle, temp = tempfile.mkstemp(prefix=".%s-" % check, dir=directory)
+            with os.fdopen(handle, "w") as cached:
+                cached.write(out)
+            os.rename(temp, path)
+            entries = sorted(glob.glob(os.path.join(directory, check + "-*")), key=os.path.getmtime)
+            for old in entries[:-_CACHE["keep"]]:
+                os.unlink(old)
+        except (IOError, OSError):
+            pass        # a cache that cannot be written only costs the next build again
+    return rc, out, err
+
+
 def nftables(run, files, path, args=None):
     """The running ruleset against the bundle's file at ``path`` (a whole ruleset, with `flush ruleset`) loaded in a
     throwaway network namespace by the same nft: any rule, set element, chain or table added, changed or deleted by
@@ -77,7 +126,8 @@ def nftables(run, files, path, args=None):
     try:
         with os.fdopen(handle, "w") as out:
             out.write(content)
-        rc, intended, err = run(["unshare", "--net", "sh", "-c", 'nft -f "$1" && nft list ruleset', "ktc-live", temp])
+        rc, intended, err = _built("nftables", [content, "list ruleset"], "nft", run,
+                                   ["unshare", "--net", "sh", "-c", 'nft -f "$1" && nft list ruleset', "ktc-live", temp])
     finally:
         os.unlink(temp)
     if rc != 0:
@@ -446,7 +496,8 @@ def shaping(run, files, path, args=None):
             out.write(files[path])
         script = ('script=$1; shift; for d in %s; do ip link add "$d" type dummy && ip link set "$d" up || exit 1; '
                   'done; sh "$script" >/dev/null && %s') % (" ".join('"%s"' % u["interface"] for u in uplinks), _TC_LIST)
-        rc, intended, err = run(["unshare", "--net", "sh", "-c", script, "ktc-live", temp] + devices)
+        rc, intended, err = _built("shaping", [files[path], devices, script], "tc", run,
+                                   ["unshare", "--net", "sh", "-c", script, "ktc-live", temp] + devices)
     finally:
         os.unlink(temp)
     if rc != 0:

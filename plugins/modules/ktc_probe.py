@@ -110,12 +110,12 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_text
 
 try:
-    from ansible.module_utils.ktc_live import CHECKS, summary
+    from ansible.module_utils.ktc_live import CHECKS, summary, use_cache
 except ImportError:  # run as a script by the unit tests: the project's module_utils sit beside this directory
     import sys
 
     sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "module_utils"))
-    from ktc_live import CHECKS, summary  # noqa: E402 pylint: disable=wrong-import-position
+    from ktc_live import CHECKS, summary, use_cache  # noqa: E402 pylint: disable=wrong-import-position
 
 
 def installed(path, pattern="*"):
@@ -153,6 +153,8 @@ def main():
         rc, out, err = module.run_command(argv)
         return rc, to_text(out), to_text(err)
 
+    # The cache ktc_apply keeps of the states built in throwaway namespaces (ktc_live.use_cache): the same builds.
+    use_cache("/var/lib/ktc-apply/.live-cache")
     problems, results = [], []
     for spec in module.params["checks"]:
         if not os.path.exists(spec["path"]):

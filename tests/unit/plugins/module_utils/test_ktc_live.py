@@ -4,6 +4,8 @@ rule and static element and drops only run-time state, so a rule inserted by han
 import json
 import os
 
+import pytest
+
 import ktc_live
 
 FIXTURE = os.path.join(os.path.dirname(__file__), "fixtures", "nft-ruleset-core.txt")
@@ -303,3 +305,40 @@ def test_the_ipv6_records_are_read_from_the_file_as_unbound_serves_them():
     assert "gw.staff.bkpsdm.ktc.sumbawabaratkab.go.id. AAAA 2001:db8:40:103::1" in result["intended"]
     assert ("1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.3.0.1.0.0.4.0.0.8.b.d.0.1.0.0.2.ip6.arpa. PTR "
             "gw.staff.bkpsdm.ktc.sumbawabaratkab.go.id.") in result["intended"]
+
+
+def test_a_namespace_build_is_kept_per_content_and_done_again_when_the_file_changes(tmp_path):
+    """The shaper's intended state costs a minute on the lab's core: built once per script content (and kernel and
+    tc binary), then read from the cache; a changed script is built again; without a cache, every time."""
+    builds = []
+    live, built = tc_listing("tc-core-live.txt"), tc_listing("tc-core-namespace.txt")
+
+    def run(argv):
+        if argv[0] == "unshare":
+            builds.append(argv)
+            return 0, built, ""
+        return 0, live, ""
+    uplinks = {"uplinks": [{"name": "primary", "interface": "eth1"}]}
+    script = {"/usr/local/sbin/ktc-shaping": "#!/bin/sh\n# version 1\n"}
+    try:
+        ktc_live.use_cache(str(tmp_path / "cache"))
+        first = ktc_live.shaping(run, script, "/usr/local/sbin/ktc-shaping", uplinks)
+        again = ktc_live.shaping(run, script, "/usr/local/sbin/ktc-shaping", uplinks)
+        assert len(builds) == 1 and first == again
+        changed = {"/usr/local/sbin/ktc-shaping": "#!/bin/sh\n# version 2\n"}
+        ktc_live.shaping(run, changed, "/usr/local/sbin/ktc-shaping", uplinks)
+        assert len(builds) == 2
+        assert len(os.listdir(tmp_path / "cache")) == 2
+        assert all(name.startswith("shaping-") for name in os.listdir(tmp_path / "cache"))   # no temporary file left
+        # A failed build is not kept.
+        builds.clear()
+        failing = {"/usr/local/sbin/ktc-shaping": "#!/bin/sh\nexit 1\n"}
+        for _ in range(2):
+            with pytest.raises(RuntimeError):
+                ktc_live.shaping(lambda argv: (1, "", "boom") if argv[0] == "unshare" else (0, live, ""), failing,
+                                 "/usr/local/sbin/ktc-shaping", uplinks)
+        assert len(os.listdir(tmp_path / "cache")) == 2
+    finally:
+        ktc_live.use_cache(None)
+    ktc_live.shaping(run, script, "/usr/local/sbin/ktc-shaping", uplinks)
+    assert len(builds) == 1          # no cache: built again
