@@ -270,6 +270,69 @@ def alert_rules(config, thresholds=None):
     ]}]}
 
 
+_EMAIL_RE = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
+_SMARTHOST_RE = re.compile(r"[A-Za-z0-9.-]+:[0-9]{1,5}")
+_BOT_TOKEN_RE = re.compile(r"[0-9]{5,12}:[A-Za-z0-9_-]{30,50}")
+_URL_RE = re.compile(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9._~/-]*)?")
+
+
+class AlertingError(ValueError):
+    """What is wrong with the alert receivers, each problem naming its field and the fix."""
+
+    def __init__(self, errors):
+        ValueError.__init__(self, "; ".join(errors))
+        self.errors = errors
+
+
+def alertmanager_config(receivers, group_wait="30s", repeat_interval="4h"):
+    """Alertmanager's configuration (data) delivering every alert to the receivers given: ``receivers`` is
+    {email: {to, from, smarthost, username, password} or None, telegram: {bot_token, chat_id} or None, webhook: URL or
+    None} (the secrets from ansible-vault). Every value is checked first: a bad one raises AlertingError naming the
+    field. At least one receiver is required: alerts nobody receives are not alerts."""
+    errors = []
+    receiver = {"name": "noc"}
+    email = receivers.get("email")
+    if email:
+        for field in ("to", "from"):
+            if not isinstance(email.get(field), str) or not _EMAIL_RE.fullmatch(email[field]):
+                errors.append("metrics_alert_email.%s: %r is not an e-mail address such as noc@sumbawabaratkab.go.id"
+                              % (field, email.get(field)))
+        if not isinstance(email.get("smarthost"), str) or not _SMARTHOST_RE.fullmatch(email["smarthost"]):
+            errors.append("metrics_alert_email.smarthost: %r must be host:port of the mail server, such as "
+                          "mail.sumbawabaratkab.go.id:587" % (email.get("smarthost"),))
+        found = {"to": email.get("to"), "from": email.get("from"), "smarthost": email.get("smarthost"),
+                 "send_resolved": True, "require_tls": True}
+        if email.get("username"):
+            found.update(auth_username=str(email["username"]), auth_password=str(email.get("password") or ""))
+        receiver["email_configs"] = [found]
+    telegram = receivers.get("telegram")
+    if telegram:
+        if not isinstance(telegram.get("bot_token"), str) or not _BOT_TOKEN_RE.fullmatch(telegram["bot_token"]):
+            # The token itself is never printed: it is a secret.
+            errors.append("metrics_alert_telegram.bot_token: not a Telegram bot token (digits, a colon, then the "
+                          "secret, as @BotFather gives it); keep it in ansible-vault")
+        chat = telegram.get("chat_id")
+        if isinstance(chat, bool) or not isinstance(chat, int) or chat == 0:
+            errors.append("metrics_alert_telegram.chat_id: %r must be the group's chat id, a whole number (negative "
+                          "for a group, such as -1001234567890)" % (chat,))
+        receiver["telegram_configs"] = [{"bot_token": telegram.get("bot_token"), "chat_id": chat,
+                                         "send_resolved": True, "parse_mode": ""}]
+    webhook = receivers.get("webhook")
+    if webhook:
+        if not isinstance(webhook, str) or not _URL_RE.fullmatch(webhook):
+            errors.append("metrics_alert_webhook: %r is not an http(s) URL such as http://10.40.0.5:9099/alerts"
+                          % (webhook,))
+        receiver["webhook_configs"] = [{"url": webhook, "send_resolved": True}]
+    if len(receiver) == 1:
+        errors.append("metrics: no alert receiver. Fix: set metrics_alert_email or metrics_alert_telegram (secrets in "
+                      "ansible-vault), or metrics_alert_webhook")
+    if errors:
+        raise AlertingError(errors)
+    return {"route": {"receiver": "noc", "group_by": ["alertname", "office", "segment", "uplink"],
+                      "group_wait": group_wait, "group_interval": "5m", "repeat_interval": repeat_interval},
+            "receivers": [receiver]}
+
+
 def _label_value(value):
     return "".join(_LABEL_ESCAPES.get(char, char) for char in str(value))
 
