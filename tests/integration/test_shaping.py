@@ -38,11 +38,19 @@ def test_every_office_has_its_class_on_both_directions_of_every_uplink(core, upl
 
 
 def test_each_prefix_is_marked_with_its_office_class(core):
-    listing = core.check_output("nft -j list map ip ktc_shaping class_of_prefix")
+    # An inet table on a site with IPv6 (its prefixes are in class_of_prefix6), ip otherwise.
+    family = "inet" if SITE.get("ipv6") else "ip"
+    listing = core.check_output("nft -j list map %s ktc_shaping class_of_prefix" % family)
     elements = json.loads(listing)["nftables"][1]["map"]["elem"]
     marks = {"%s/%d" % (e[0]["prefix"]["addr"], e[0]["prefix"]["len"]): e[1] for e in elements}
     for (office, _), facts in SEGMENTS.items():
         assert marks[facts["prefix"]] == int(office_minor(office), 16), facts["prefix"]
+    if SITE.get("ipv6"):
+        elements = json.loads(core.check_output("nft -j list map inet ktc_shaping class_of_prefix6"))["nftables"][1][
+            "map"]["elem"]
+        marks = {"%s/%d" % (e[0]["prefix"]["addr"], e[0]["prefix"]["len"]): e[1] for e in elements}
+        for (office, _), facts in SEGMENTS.items():
+            assert marks[facts["prefix6"]] == int(office_minor(office), 16), facts["prefix6"]
 
 
 def test_traffic_of_an_office_is_counted_in_its_class_both_ways(core, addressed_clients):
