@@ -21,8 +21,9 @@ description:
   - Commit confirmed. With O(confirm_timeout) above 0 it first arms a systemd timer on the host that restores the
     previous files and re-runs the activation (after O(activate_timeout) plus O(confirm_timeout) seconds), and once
     the activation and its live checks are done, replaces it with one that does so after O(confirm_timeout) seconds.
-    The controller cancels it by calling the module again with O(confirm=true) over a new connection; if the change
-    cut the controller off, the host comes back on its previous configuration by itself.
+    The controller cancels it over a new connection by running RV(confirm_command) (or the module with
+    O(confirm=true), which runs the same script); if the change cut the controller off, the host comes back on its
+    previous configuration by itself.
   - A change not yet confirmed survives no reboot. While it waits, a marker C(pending) is kept in the bundle's state
     directory, and the boot unit C(ktc-apply-boot.service) (installed by this module) restores the previous files of
     every pending bundle early at boot, before the network, the firewall and the daemons start with them.
