@@ -2,10 +2,12 @@
 the site model's rates, a fair leaf queue, and traffic of each office counted in its own class both ways."""
 
 import json
+import os
+import re
 
 import pytest
 
-from conftest import CORE_VARS, SEGMENTS, SITE, classes
+from conftest import CORE_VARS, REPO, SEGMENTS, SITE, classes
 
 OFFICES = {office["id"]: office for office in SITE["offices"]}
 PRIMARY_MBIT = SITE["uplinks"][0]["bandwidth_mbit"]
@@ -72,3 +74,37 @@ def test_the_shaper_reapplies_in_place(core):
     after = {d: classes(core, d) for d in before}
     strip = lambda found: {h: dict(c, packets=0) for h, c in found.items()}  # noqa: E731
     assert {d: strip(c) for d, c in after.items()} == {d: strip(c) for d, c in before.items()}
+
+
+def test_a_class_number_that_changes_parent_is_moved(core):
+    """tc cannot move a class (`class replace` keeps the parent it has): an office's class number taken by an event
+    (an office left, an event got its VLAN: found by test_events.py) must be deleted and added again under the root,
+    and back. The golden shaping scripts of the lab and of the lab with an event (tests/render) run in the mode of
+    their own check (stand-in devices in a namespace), in a namespace the test keeps between the runs."""
+    scripts = {}
+    for scenario in ("lab", "lab-event"):
+        with open(os.path.join(REPO, "tests", "render", scenario, "core", "usr", "local", "sbin", "ktc-shaping")) as handle:
+            script = handle.read()
+        for old, new in (('\tnamespace=ktc-shaping-check-$$\n', '\tnamespace=ktc-test-move\n'),
+                         ('\tip netns add "$namespace"\n', '\tip netns add "$namespace" 2>/dev/null || true\n'),
+                         ('\ttrap \'ip netns delete "$namespace"\' EXIT\n', '')):
+            assert old in script
+            script = script.replace(old, new)
+        scripts[scenario] = re.sub(r"(\$ip link add eth\d type dummy)", r"\1 2>/dev/null || true", script)
+    event = re.search(r"# event .*\nclass replace dev eth1 parent 1:1 classid (1:[0-9a-f]+) ", scripts["lab-event"]).group(1)
+    tc = "tc -n ktc-test-move"
+    try:
+        core.check_output("cat > /tmp/shaper-lab <<'EOF'\n%sEOF\ncat > /tmp/shaper-event <<'EOF'\n%sEOF"
+                          % (scripts["lab"], scripts["lab-event"]))
+        core.check_output("sh /tmp/shaper-lab --check")
+        # The event's class number as an office's class was, with its filter.
+        core.check_output("%s class add dev eth1 parent 1:3 classid %s htb rate 1mbit ceil 10mbit && %s filter add dev "
+                          "eth1 parent 1: protocol all prio 1 handle 0x%s fw classid %s" % (tc, event, tc, event[2:], event))
+        core.check_output("sh /tmp/shaper-event --check")
+        moved = core.check_output("%s class show dev eth1 classid %s" % (tc, event))
+        assert " parent 1:1 " in moved and " rate 3Mbit " in moved, moved
+        assert "classid %s" % event in core.check_output("%s filter show dev eth1 parent 1:" % tc)
+        core.check_output("sh /tmp/shaper-lab --check")           # the event closed: its class goes
+        assert core.check_output("%s class show dev eth1 classid %s" % (tc, event)) == ""
+    finally:
+        core.run("ip netns delete ktc-test-move; rm -f /tmp/shaper-lab /tmp/shaper-event")

@@ -209,5 +209,9 @@ def test_the_shaper_gives_each_office_and_event_its_class_scaled_to_each_uplink(
     classes = dict((item["name"], item) for item in backup["classes"])
     assert (classes["diskominfo"]["rate_kbit"], classes["diskominfo"]["ceil_kbit"]) == (1500, 3500)
     assert (classes["dukcapil/cat-asn-1"]["rate_kbit"], classes["dukcapil/cat-asn-1"]["ceil_kbit"]) == (1500, 5000)
-    assert backup["handles"] == ["1:1", "1:2", "1:3"] + ["1:" + item["minor"] for item in backup["classes"]]
+    # The event's class hangs off the root, the offices' off 1:3; the shaper keeps each class at its parent.
+    assert (classes["dukcapil/cat-asn-1"]["parent"], classes["diskominfo"]["parent"]) == ("1:1", "1:3")
+    assert backup["placements"][:3] == ["1:1@root", "1:3@1:1", "1:2@1:3"]
+    assert "1:%s@1:1" % classes["dukcapil/cat-asn-1"]["minor"] in backup["placements"]
+    assert "1:%s@1:3" % classes["diskominfo"]["minor"] in backup["placements"]
     assert sorted(item["minor"] for item in primary["classes"]) == sorted(set(f["shaping_class"] for f in facts))
