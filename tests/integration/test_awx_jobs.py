@@ -1,6 +1,6 @@
 """The operators' AWX jobs in the lab, each launched from its job template in playbooks/awx/ktc_awx.yml and run by
 ansible-runner in the directory layout AWX gives a job (conftest.awx_job): backup, verify, restore after core was
-broken by hand, and onboarding an office with its preview."""
+broken by hand, the network plan. Onboarding and the event jobs: test_events.py."""
 
 import ipaddress
 import os
@@ -10,7 +10,7 @@ import tarfile
 
 import yaml
 
-from conftest import CORE_NAME, MODEL, SWITCHES, awx_job, fingerprint, lease, scm_file, wait_until
+from conftest import CORE_NAME, SWITCHES, awx_job, fingerprint, lease, scm_file, wait_until
 
 STAMP = re.compile(r"^\d{8}T\d{6}Z-lab-test\.tar\.gz$")
 
@@ -108,69 +108,6 @@ def test_a_restore_the_controller_never_confirms_is_undone_and_a_bad_backup_is_r
     assert fingerprint(core) == before
     assert core.run("systemctl is-active kea-dhcp4-server").rc == 0
     core.check_output("rm -rf /tmp/b /tmp/c /tmp/x /tmp/*.tar.gz /root/ktc-restore")
-
-
-def scm_revision(scm):
-    return subprocess.run(["git", "--git-dir", scm, "rev-parse", "main"], capture_output=True, text=True,
-                          check=True).stdout.strip()
-
-
-def commit_to_project(scm, tmp_path, edit, message):
-    """What an operator does before onboarding: change the repository, review, push to main."""
-    checkout = str(tmp_path / "operator")
-    subprocess.run(["git", "clone", "-q", scm, checkout], check=True)
-    edit(checkout)
-    git = ["git", "-C", checkout, "-c", "user.name=operator", "-c", "user.email=noc@localhost"]
-    subprocess.run(git + ["commit", "-qam", message], check=True)
-    subprocess.run(git + ["push", "-q", "origin", "HEAD:main"], check=True)
-
-
-def test_onboarding_an_office_applies_it_and_records_the_ledger(awx_scm, core, switch_hosts, clients,
-                                                                          tmp_path):
-    """A new office, bapenda, takes over sw-bkpsdm (the lab has no spare switch): the apply job allocates, converges
-    core and the switch, and pushes the ledger back; the switch's client gets an address of bapenda's and reaches the
-    internet; the main job then puts the lab back. The preview (check mode) is proved where it costs no device run:
-    its ledger diff on the controller (tests/playbooks/test_onboard.py), the devices' diffs in check mode by the drift
-    check (test_drift.py)."""
-    switch = "sw-bkpsdm"
-    client = next(c for c in clients if c.switch == switch and c.office == "bkpsdm")
-    # The switch and those on its way to core: their trunks carry the office's VLANs too.
-    path = [switch]
-    while MODEL["switches"][path[-1]]["depth"] > 1:
-        path.append(MODEL["switches"][path[-1]]["parent"])
-
-    def add_bapenda(checkout):
-        site_path = os.path.join(checkout, "inventories", "lab", "group_vars", "all", "site.yml")
-        site = open(site_path).read().rstrip("\n")
-        open(site_path, "w").write(site + "\n    - id: bapenda\n      name: Badan Pendapatan Daerah\n"
-                                   "      bandwidth: {guaranteed_mbit: 1, ceiling_mbit: 10}\n"
-                                   "      segments:\n        - {name: staff, hosts: 30}\n")
-        hosts_path = os.path.join(checkout, "inventories", "lab", "hosts.yml")
-        hosts = open(hosts_path).read().replace("ktc_office: bkpsdm", "ktc_office: bapenda")
-        open(hosts_path, "w").write(hosts)
-
-    seed = scm_revision(awx_scm)
-    commit_to_project(awx_scm, tmp_path, add_bapenda, "bapenda moves into the room of sw-bkpsdm")
-    core_before, switch_before = fingerprint(core), fingerprint(switch_hosts[switch])
-
-    try:
-        status, output = awx_job(awx_scm, "KTC onboard an office", {"onboard_office": "bapenda"})
-        assert status == "successful", output[-4000:]
-        ledger = yaml.safe_load(scm_file(awx_scm, "inventories/lab/ipam.yml"))
-        entry = ledger["offices"]["bapenda"]["staff"]
-        log = subprocess.run(["git", "--git-dir", awx_scm, "log", "-1", "--format=%s", "main"], capture_output=True,
-                             text=True, check=True).stdout.strip()
-        assert log == "onboard: bapenda"                      # recorded by the job, for the next job's checkout
-        assert ipaddress.ip_address(lease(client)) in ipaddress.ip_network(entry["prefix"])
-        assert client.reaches("192.0.2.80")
-    finally:
-        # Back to the repository's lab, bkpsdm on its switch again: main as before, then the main job.
-        subprocess.run(["git", "--git-dir", awx_scm, "update-ref", "refs/heads/main", seed], check=True)
-        status, output = awx_job(awx_scm, "KTC converge", limit="localhost,%s,%s" % (CORE_NAME, ",".join(path)))
-    assert status == "successful", output[-3000:]
-    assert scm_revision(awx_scm) == seed                      # nothing to record: the ledger is as committed
-    assert fingerprint(core) == core_before and fingerprint(switch_hosts[switch]) == switch_before
-    lease(client)
 
 
 def test_the_network_plan_job_records_the_plan_in_the_project(awx_scm):

@@ -1,12 +1,17 @@
-"""An event network in the lab, opened and closed by the AWX job "KTC event" (playbooks/event.yml): its segment, its
-port, its shaping class the offices cannot borrow, and after closing, every file on core and on the switch, the ledger
-and the events file exactly as before."""
+"""An office onboarded, then an event network opened and closed in the same room, by the AWX jobs "KTC onboard an
+office" (playbooks/onboard.yml) and "KTC event" (playbooks/event.yml): the office's segment, then the event's
+segment, port and shaping class the offices cannot borrow, and at the end every file on core and on the switch, the
+ledger and the events file exactly as before. One scenario, because each job converges core and the switch: the
+event's open job, run from the project without the new office, is also the converge that takes the office away
+(the lab has no spare switch), and the close job's return to the first state proves both ways back."""
 
 import ipaddress
+import os
+import subprocess
 
 import yaml
 
-from conftest import SITE, SWITCHES, awx_job, classes, fingerprint, lease, scm_file
+from conftest import CORE_NAME, MODEL, SITE, SWITCHES, awx_job, classes, fingerprint, lease, scm_file
 
 SWITCH = "sw-bkpsdm"
 PORT = SWITCHES[SWITCH]["ktc_switch_access_ports"]["staff"][0]
@@ -23,17 +28,77 @@ def event_job(scm, action):
     return output
 
 
-def test_an_event_opens_and_closes_leaving_every_file_as_it_was(awx_scm, core, switch_hosts, clients):
+def scm_revision(scm):
+    return subprocess.run(["git", "--git-dir", scm, "rev-parse", "main"], capture_output=True, text=True,
+                          check=True).stdout.strip()
+
+
+def commit_to_project(scm, tmp_path, edit, message):
+    """What an operator does before onboarding: change the repository, review, push to main."""
+    checkout = str(tmp_path / "operator")
+    subprocess.run(["git", "clone", "-q", scm, checkout], check=True)
+    edit(checkout)
+    git = ["git", "-C", checkout, "-c", "user.name=operator", "-c", "user.email=noc@localhost"]
+    subprocess.run(git + ["commit", "-qam", message], check=True)
+    subprocess.run(git + ["push", "-q", "origin", "HEAD:main"], check=True)
+
+
+def add_bapenda(checkout):
+    """A new office, bapenda, takes over the room of sw-bkpsdm."""
+    site_path = os.path.join(checkout, "inventories", "lab", "group_vars", "all", "site.yml")
+    site = open(site_path).read().rstrip("\n")
+    open(site_path, "w").write(site + "\n    - id: bapenda\n      name: Badan Pendapatan Daerah\n"
+                               "      bandwidth: {guaranteed_mbit: 1, ceiling_mbit: 10}\n"
+                               "      segments:\n        - {name: staff, hosts: 30}\n")
+    hosts_path = os.path.join(checkout, "inventories", "lab", "hosts.yml")
+    hosts = open(hosts_path).read().replace("ktc_office: bkpsdm", "ktc_office: bapenda")
+    open(hosts_path, "w").write(hosts)
+
+
+def test_an_office_is_onboarded_then_an_event_opens_and_closes_in_its_room(awx_scm, core, switch_hosts, clients,
+                                                                           tmp_path):
+    """Onboarding: the apply job allocates, converges core and the switch, verifies, and pushes the ledger back; the
+    switch's client gets an address of bapenda's and reaches the internet. The preview (check mode) is proved where
+    it costs no device run: its ledger diff on the controller (tests/playbooks/test_onboard.py), the devices' diffs
+    in check mode by the drift check (test_drift.py). Then bapenda leaves (main as before) and an event opens on
+    the switch's first port; closing it leaves every file as it was before bapenda came."""
     switch = switch_hosts[SWITCH]
     client = next(c for c in clients if (c.switch, c.port) == (SWITCH, PORT))
+    path = [SWITCH]           # the switch and those on its way to core: their trunks carry the new VLANs too
+    while MODEL["switches"][path[-1]]["depth"] > 1:
+        path.append(MODEL["switches"][path[-1]]["parent"])
     before = {"core": fingerprint(core), SWITCH: fingerprint(switch),
               "files": {path: scm_file(awx_scm, path) for path in (LEDGER_PATH, EVENTS_PATH)}}
-    uplink = SITE["uplinks"][0]["bandwidth_mbit"]
+    seed = scm_revision(awx_scm)
 
+    commit_to_project(awx_scm, tmp_path, add_bapenda, "bapenda moves into the room of sw-bkpsdm")
+    try:
+        status, output = awx_job(awx_scm, "KTC onboard an office", {"onboard_office": "bapenda"})
+        assert status == "successful", output[-4000:]
+        bapenda = yaml.safe_load(scm_file(awx_scm, LEDGER_PATH))["offices"]["bapenda"]["staff"]
+        log = subprocess.run(["git", "--git-dir", awx_scm, "log", "-1", "--format=%s", "main"], capture_output=True,
+                             text=True, check=True).stdout.strip()
+        assert log == "onboard: bapenda"                      # recorded by the job, for the next job's checkout
+        assert ipaddress.ip_address(lease(client)) in ipaddress.ip_network(bapenda["prefix"])
+        assert client.reaches("192.0.2.80")
+    except BaseException:
+        # Put the lab back for the tests that follow: main as before, then the main job.
+        subprocess.run(["git", "--git-dir", awx_scm, "update-ref", "refs/heads/main", seed], check=True)
+        awx_job(awx_scm, "KTC converge", limit="localhost,%s,%s" % (CORE_NAME, ",".join(path)))
+        raise
+
+    # bapenda leaves again (main as before; its ledger entry was only on the branch dropped here), the event opens.
+    subprocess.run(["git", "--git-dir", awx_scm, "update-ref", "refs/heads/main", seed], check=True)
+    uplink = SITE["uplinks"][0]["bandwidth_mbit"]
     event_job(awx_scm, "open")
     # The job pushed the events file and the ledger to the project: the close job's fresh checkout starts from them.
     assert yaml.safe_load(scm_file(awx_scm, EVENTS_PATH))["ktc_events"][0]["name"] == EVENT["event_name"]
-    entry = yaml.safe_load(scm_file(awx_scm, LEDGER_PATH))["offices"][EVENT["event_office"]][EVENT["event_name"]]
+    ledger = yaml.safe_load(scm_file(awx_scm, LEDGER_PATH))
+    assert "bapenda" not in ledger["offices"]
+    entry = ledger["offices"][EVENT["event_office"]][EVENT["event_name"]]
+    # The scenario's point: the event takes the VLAN bapenda left, so its shaping class number too, which must move
+    # from the offices' parent to the root (tc cannot move a class: test_shaping.py).
+    assert entry["vlan"] == bapenda["vlan"], (entry, bapenda)
     minor = "1:%x" % entry["vlan"]
     for device in ("eth1", "ifb-primary"):
         found = classes(core, device)

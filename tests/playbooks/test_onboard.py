@@ -1,7 +1,7 @@
 """playbooks/onboard.yml's preview on the controller: a new office in the site model, run with --check --diff, shows
 its allocation in the ledger's diff and says PREVIEW; the ledger is not written. The devices' diffs in check mode are
 those of the drift check, proved in the lab (tests/integration/test_drift.py); the applied onboarding is proved there
-too (tests/integration/test_awx_jobs.py). Runs limited to localhost, made an inventory host by a second inventory."""
+too (tests/integration/test_events.py). Runs limited to localhost, made an inventory host by a second inventory."""
 
 import os
 import shutil
