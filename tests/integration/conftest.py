@@ -68,11 +68,22 @@ class Client:
     def run(self, command):
         return self.switch_host.run("ip netns exec %s sh -c %s" % (self.namespace, _quote(command)))
 
+    @staticmethod
+    def probe(address, port=None, timeout=2):
+        """The command that succeeds when a ping (or a TCP connection to ``port``) to ``address`` does."""
+        if port is None:
+            return "ping -n -c 1 -W %d %s" % (timeout, address)
+        return "timeout %d bash -c '</dev/tcp/%s/%d'" % (timeout, address, port)
+
     def reaches(self, address, port=None, timeout=2):
         """Whether a ping (or a TCP connection to ``port``) to ``address`` succeeds."""
-        if port is None:
-            return self.run("ping -n -c 1 -W %d %s" % (timeout, address)).rc == 0
-        return self.run("timeout %d bash -c '</dev/tcp/%s/%d'" % (timeout, address, port)).rc == 0
+        return self.run(self.probe(address, port, timeout)).rc == 0
+
+    def succeeding(self, commands):
+        """The indexes of ``commands`` that exit 0, all run at once: probes that are dropped cost their timeout
+        once, not once each."""
+        script = " ".join("(%s) >/dev/null 2>&1 && echo %d &" % (command, index) for index, command in enumerate(commands))
+        return {int(line) for line in self.run(script + " wait").stdout.split()}
 
     def __repr__(self):
         return "%s/%s (%s %s)" % (self.office, self.segment, self.switch, self.port)
