@@ -23,10 +23,12 @@ def one_per_segment(clients):
 
 
 def router_advertisement(client):
-    """What core advertises on the client's segment (rdisc6 solicits it): {"prefix", "dns", "from", "lifetime"}."""
+    """What core advertises on the client's segment (rdisc6 solicits it): {"prefix", "dns", "from", "lifetime",
+    "prefix_lifetimes" (preferred, valid)}."""
     out = client.run("rdisc6 -1 -w 3000 eth0").stdout
-    found = dict(re.findall(r"^\s*(Prefix|Recursive DNS server)\s*:\s*(\S+)", out, re.M))
+    found = dict(re.findall(r"^\s*(Prefix|Recursive DNS server|Pref\. time|Valid time)\s*:\s*(\S+)", out, re.M))
     return {"prefix": found.get("Prefix"), "dns": found.get("Recursive DNS server"),
+            "prefix_lifetimes": (found.get("Pref. time"), found.get("Valid time")),
             "from": (re.findall(r"^ from (\S+)", out, re.M) or [None])[-1],
             "lifetime": int(re.search(r"Router lifetime\s*:\s*(\d+)", out).group(1)) if "Router lifetime" in out
             else None}
@@ -43,9 +45,12 @@ def global_address(client):
 
 @pytest.fixture(scope="module")
 def ipv6_clients(addressed_clients):
-    """Every client with its SLAAC address (``address6``) after soliciting core's advertisement."""
+    """Every client with its SLAAC address (``address6``) after soliciting core's advertisement, as a client plugged
+    in afresh: the addresses of segments its port was in before (the event and onboarding tests move ports) are
+    flushed first. A real client keeps those until their preferred lifetime ends (core_router_ra_preferred_lifetime_s)
+    and may use one as its source meanwhile."""
     for client in addressed_clients:
-        client.run("rdisc6 -1 -w 3000 eth0 >/dev/null")
+        client.run("ip -6 addr flush dev eth0 scope global; rdisc6 -1 -w 3000 eth0 >/dev/null")
         assert wait_until(lambda: global_address(client) is not None, 20), "%s got no address in %s" % (
             client, client.facts["prefix6"])
         client.address6 = global_address(client)
@@ -71,7 +76,7 @@ def test_every_client_gets_its_segments_address_and_dns_and_reaches_the_internet
             facts = client.facts
             advertised = router_advertisement(client)
             assert advertised == {"prefix": facts["prefix6"], "dns": facts["gateway6"], "from": CORE_LINK_LOCAL,
-                                  "lifetime": 1800}, client
+                                  "lifetime": 1800, "prefix_lifetimes": ("2700", "5400")}, client
             routes = client.run("ip -6 route show default").stdout
             assert routes.startswith("default via %s dev eth0 proto ra" % CORE_LINK_LOCAL), routes
             servers, search = dhcpv6_options(client)
@@ -102,9 +107,8 @@ def test_no_segment_reaches_another_over_ipv6_and_management_only_from_the_noc(i
     check_isolation(core, segments, lambda client: client.address6)
     management6 = core.check_output("ip -6 -o addr show dev br-mgmt scope global").split()[3].split("/")[0]
     for client in segments:
-        noc = client.facts["noc"]
-        assert client.reaches(management6) == noc, client
-        assert client.reaches(client.facts["gateway6"], 22, timeout=2) == noc, client
+        reached = client.succeeding([client.probe(management6), client.probe(client.facts["gateway6"], 22)])
+        assert reached == ({0, 1} if client.facts["noc"] else set()), client
 
 
 def test_nothing_is_open_from_the_uplink_over_ipv6(ipv6_clients):
