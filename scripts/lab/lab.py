@@ -146,11 +146,16 @@ def mac(vm_index, nic_index):
 
 
 def pid_alive(pid):
+    """Whether ``pid`` runs and is the lab's: the marker is in its command line (qemu) or its environment (the isp's
+    daemons, whose command lines are the daemons' own)."""
     try:
-        with open("/proc/%d/cmdline" % pid, "rb") as handle:
-            return MARKER.encode() in handle.read()
+        for part in ("cmdline", "environ"):
+            with open("/proc/%d/%s" % (pid, part), "rb") as handle:
+                if MARKER.encode() in handle.read():
+                    return True
     except OSError:
-        return False
+        pass
+    return False
 
 
 def read_pid(path):
@@ -271,7 +276,7 @@ def start_isp(uplinks):
         if pid_alive(read_pid(pid_path) or -1):
             continue
         out = open(os.path.join(RUN, name + ".log"), "a")
-        # argv[0] carries the marker so that `down` only ever kills what the lab started.
+        # The environment carries the marker so that `down` only ever kills what the lab started.
         process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
                                    env=dict(os.environ, KTC_LAB=MARKER + name))
         with open(pid_path, "w") as handle:
