@@ -23,6 +23,9 @@ render() {
     -e "safe_apply_render_dir=$out" -e '{"access_switch_ios_render_only": true}' -e "access_switch_ios_render_dir=$out" \
     -e dhcp_dns_threads=2 > "$out.log" 2>&1 || { cat "$out.log" >&2; return 1; }
   rm -f "$out.log"
+  # Byte copies of the repository's own files (the exporter and its library, plugins/module_utils), tested there; the
+  # bundle's manifest (ktc-bundle-metrics.txt) still lists them.
+  rm -rf "$out"/*/usr/local/lib/ktc "$out"/*/usr/local/sbin/ktc-exporter
 }
 
 if [ "${1:-}" = --golden ]; then

@@ -215,12 +215,33 @@ ALERT_DEFAULTS = {"pool_full_ratio": 0.9, "pool_full_for": "5m", "failover_for":
                   "event_notice_seconds": 3600}
 
 
+def _checked_thresholds(thresholds):
+    """``thresholds`` (metrics_alert_thresholds, from the inventory) checked before any reaches a rule's expression:
+    ratios are numbers above 0 up to 1, durations Prometheus' (5m, 1h), the event notice whole seconds."""
+    errors = []
+    for key, value in sorted(thresholds.items()):
+        field = "metrics_alert_thresholds.%s" % key
+        if key not in ALERT_DEFAULTS:
+            errors.append("%s is not a threshold (known: %s)" % (field, ", ".join(sorted(ALERT_DEFAULTS))))
+        elif key.endswith("_ratio"):
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= 1:
+                errors.append("%s: %r must be a number above 0 up to 1, such as 0.9" % (field, value))
+        elif key.endswith("_for"):
+            if not isinstance(value, str) or not re.fullmatch(r"[1-9][0-9]{0,3}[smh]", value):
+                errors.append("%s: %r must be a duration such as 30s, 5m or 1h" % (field, value))
+        elif isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+            errors.append("%s: %r must be a whole number of seconds above 0" % (field, value))
+    if errors:
+        raise ValueError("; ".join(errors))
+    return thresholds
+
+
 def alert_rules(config, thresholds=None):
     """Prometheus' alerting rules (a rule file's data) for the site in ``config`` (:func:`exporter_config`): a DHCP pool
     nearly full, the preferred uplink not in use, an office at its ceiling for long, an office or event losing
     packets in its class, a collector or scrape target down, drift found by the last drift check (the node
     exporter's textfile ktc_drift.prom), an event ending soon. Each alert names the office, segment or uplink."""
-    t = dict(ALERT_DEFAULTS, **(thresholds or {}))
+    t = dict(ALERT_DEFAULTS, **_checked_thresholds(thresholds or {}))
     preferred = config["uplinks"][0]["name"]
 
     def rule(name, expr, duration, severity, summary, summary_id):
@@ -331,6 +352,40 @@ def alertmanager_config(receivers, group_wait="30s", repeat_interval="4h"):
     return {"route": {"receiver": "noc", "group_by": ["alertname", "office", "segment", "uplink"],
                       "group_wait": group_wait, "group_interval": "5m", "repeat_interval": repeat_interval},
             "receivers": [receiver]}
+
+
+# Where the services on core listen: all on loopback; the page reaches the NOC through the exporter's port only.
+PROMETHEUS, ALERTMANAGER, NODE_EXPORTER = "127.0.0.1:9090", "127.0.0.1:9093", "127.0.0.1:9100"
+RULES_PATH = "/etc/prometheus/ktc-rules.yml"
+# The node exporter's textfile directory (Debian's): the drift check and verify write their last results there.
+TEXTFILES = "/var/lib/prometheus/node-exporter"
+
+
+def service_arguments(retention="400d"):
+    """Each daemon's ARGS in /etc/default/<package> (an environment file systemd reads): every one on loopback only,
+    Alertmanager without its cluster port, Prometheus keeping ``retention`` of series."""
+    if not re.fullmatch(r"[1-9][0-9]{0,4}[dwy]", str(retention)):
+        raise ValueError("metrics_retention: %r must be days, weeks or years such as 400d" % (retention,))
+    return {"prometheus": "--web.listen-address=%s --storage.tsdb.retention.time=%s" % (PROMETHEUS, retention),
+            "alertmanager": "--web.listen-address=%s --cluster.listen-address=" % ALERTMANAGER,
+            "node_exporter": "--web.listen-address=%s --collector.textfile.directory=%s" % (NODE_EXPORTER, TEXTFILES)}
+
+
+def prometheus_config(exporter, scrape_interval="15s"):
+    """Prometheus' configuration (data): KTC's exporter at ``exporter`` (host:port), the node exporter (its textfile
+    holds the drift check's and verify's last results) and Prometheus itself scraped every ``scrape_interval``; the
+    rules of :func:`alert_rules` evaluated as often; alerts sent to the local Alertmanager."""
+    if not re.fullmatch(r"[1-9][0-9]{0,3}[sm]", str(scrape_interval)):
+        raise ValueError("metrics_scrape_interval: %r must be seconds or minutes such as 15s or 1m" % (scrape_interval,))
+
+    def job(name, target):
+        return {"job_name": name, "static_configs": [{"targets": [target]}]}
+
+    return {"global": {"scrape_interval": scrape_interval, "evaluation_interval": scrape_interval,
+                       "external_labels": {"site": "ktc"}},
+            "alerting": {"alertmanagers": [{"static_configs": [{"targets": [ALERTMANAGER]}]}]},
+            "rule_files": [RULES_PATH],
+            "scrape_configs": [job("ktc", exporter), job("node", NODE_EXPORTER), job("prometheus", PROMETHEUS)]}
 
 
 def _label_value(value):

@@ -67,3 +67,13 @@ def test_moving_production_from_the_star_to_the_tree_moves_no_segment(tmp_path):
     assert [p for p in same if "30-ktc-vlan" in p], "no segment interface rendered"
     assert [path for path in same if star[path] != tree_[path]] == []
     assert sorted(p for p in star if "20-ktc-trunk-" in p) != sorted(p for p in tree_ if "20-ktc-trunk-" in p)
+
+
+def test_the_metrics_files_of_production_pass_the_checks_core_runs_before_installing_them():
+    """What core's safe apply runs on each file before it is installed (roles/metrics): promtool and amtool."""
+    metrics = os.path.join(GOLDEN, "production", "core-ktc", "etc", "prometheus")
+    for command in (["promtool", "check", "config", "--syntax-only", os.path.join(metrics, "prometheus.yml")],
+                    ["promtool", "check", "rules", os.path.join(metrics, "ktc-rules.yml")],
+                    ["amtool", "check-config", os.path.join(metrics, "alertmanager.yml")]):
+        run = subprocess.run(command, capture_output=True, text=True)
+        assert run.returncode == 0, run.stdout + run.stderr
