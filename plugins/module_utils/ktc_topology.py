@@ -400,20 +400,19 @@ def _shaping(site, segment_facts, uplinks):
         total = int(bandwidth[uplink["name"]] * 1000)
         scale = bandwidth[uplink["name"]] / primary_mbit
         offices_total = max(total - int(events_mbit * 1000 * scale), 8)
+        # An event's class hangs off the root (the offices cannot borrow it), an office's off the offices' 1:3.
+        scaled = [dict(item, parent="1:1" if item["event"] else "1:3",
+                       rate_kbit=max(int(item["rate_mbit"] * 1000 * scale), 8),
+                       ceil_kbit=total if item["event"] else min(int(item["ceil_mbit"] * 1000 * scale), offices_total))
+                  for item in classes]
         plan.append({
             "name": uplink["name"], "interface": uplink["interface"], "ifb": "ifb-%s" % uplink["name"],
             "bandwidth_mbit": bandwidth[uplink["name"]], "scale": scale, "total_kbit": total,
-            "offices_kbit": offices_total,
-            # An event's class hangs off the root (the offices cannot borrow it), an office's off the offices' 1:3.
-            "classes": [dict(item, parent="1:1" if item["event"] else "1:3",
-                             rate_kbit=max(int(item["rate_mbit"] * 1000 * scale), 8),
-                             ceil_kbit=total if item["event"] else min(int(item["ceil_mbit"] * 1000 * scale),
-                                                                       offices_total))
-                        for item in classes],
+            "offices_kbit": offices_total, "classes": scaled,
             # What the shaper keeps on each device, each class at its parent (CLASS@PARENT); any other class or
             # filter is pruned, and a class number found under another parent is deleted and added again.
-            "placements": ["1:1@root", "1:3@1:1", "1:2@1:3"] + [
-                "1:%s@%s" % (item["minor"], "1:1" if item["event"] else "1:3") for item in classes],
+            "placements": ["1:1@root", "1:3@1:1", "1:2@1:3"] + ["1:%s@%s" % (item["minor"], item["parent"])
+                                                                for item in scaled],
             "filter_handles": ["0x%s" % item["minor"] for item in classes],
         })
     return plan
