@@ -34,7 +34,8 @@ options:
     default: []
   options:
     description: >-
-      C(timezone) (the site's, for the events' end times), C(port) (the exporter's, on loopback),
+      C(timezone) (the site's, for the events' end times), C(address) (core's management address: the exporter and the
+      page listen there, the firewall lets the NOC reach it), C(port) (theirs),
       C(scrape_interval), C(retention), C(receivers) ({email, telegram, webhook}), C(thresholds) (the alerts' own, over
       ktc_metrics.ALERT_DEFAULTS).
     type: dict
@@ -45,7 +46,8 @@ EXAMPLES = r"""
 - name: Compute what the metrics role installs
   ansible.builtin.set_fact:
     metrics_config: >-
-      {{ ktc_model | ktc_metrics(ktc_uplinks, ktc_events, {'timezone': ktc_site.timezone, 'port': 9469,
+      {{ ktc_model | ktc_metrics(ktc_uplinks, ktc_events, {'timezone': ktc_site.timezone, 'address': '10.40.255.1',
+         'port': 9469,
          'scrape_interval': '15s', 'receivers': {'webhook': 'http://10.40.0.5:9099/alerts'}, 'thresholds': {}}) }}
 """
 
@@ -73,17 +75,15 @@ import ktc_metrics as metrics  # noqa: E402 pylint: disable=wrong-import-positio
 def ktc_metrics(model, uplinks, events=None, options=None):
     options = options or {}
     try:
-        port = int(options.get("port", 9469))
-        if not 1024 <= port <= 65535:
-            raise ValueError("metrics_port: %r must be a port from 1024 to 65535" % (options.get("port"),))
+        listen = metrics.page_listen(options.get("address", "127.0.0.1"), options.get("port", 9469))
         exporter = metrics.exporter_config(model["core"]["segments"], uplinks, events or [],
-                                           options.get("timezone", "Asia/Makassar"), ("127.0.0.1", port))
+                                           options.get("timezone", "Asia/Makassar"), listen)
         return {
             "args": metrics.service_arguments(options.get("retention", "400d")),
             "exporter": dict(exporter, prometheus="http://%s" % metrics.PROMETHEUS),
-            "prometheus": metrics.prometheus_config("127.0.0.1:%d" % port, options.get("scrape_interval", "15s")),
+            "prometheus": metrics.prometheus_config("%s:%d" % listen, options.get("scrape_interval", "15s")),
             "rules": metrics.alert_rules(exporter, options.get("thresholds")),
-            "alertmanager": metrics.alertmanager_config(options.get("receivers") or {}),
+            "alertmanager": metrics.alertmanager_config(options.get("receivers") or {}, options.get("timing")),
         }
     except metrics.AlertingError as exc:
         raise AnsibleFilterError("ktc_metrics: " + "; ".join(exc.errors))

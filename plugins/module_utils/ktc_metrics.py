@@ -17,6 +17,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import datetime
+import ipaddress
 import re
 
 # The shaper's class of the traffic no office or event was marked for (core itself, management).
@@ -59,6 +60,7 @@ def exporter_config(segment_facts, uplinks, events=(), timezone="Asia/Makassar",
         subnets[str(fact["vlan"])] = {"office": fact["office"], "segment": fact["segment"], "kind": fact["kind"]}
     return {
         "listen": list(listen),
+        "timezone": timezone,
         "classes": classes,
         "subnets": subnets,
         "uplinks": [{"name": uplink["name"], "interface": uplink["interface"], "ifb": "ifb-%s" % uplink["name"]}
@@ -305,12 +307,26 @@ class AlertingError(ValueError):
         self.errors = errors
 
 
-def alertmanager_config(receivers, group_wait="30s", repeat_interval="4h"):
+# How Alertmanager groups and repeats notifications (metrics_alert_timing): the first of a group after group_wait,
+# news of a group already notified after group_interval, an alert still firing again after repeat_interval.
+TIMING_DEFAULTS = {"group_wait": "30s", "group_interval": "5m", "repeat_interval": "4h"}
+
+
+def alertmanager_config(receivers, timing=None):
     """Alertmanager's configuration (data) delivering every alert to the receivers given: ``receivers`` is
     {email: {to, from, smarthost, username, password} or None, telegram: {bot_token, chat_id} or None, webhook: URL or
-    None} (the secrets from ansible-vault). Every value is checked first: a bad one raises AlertingError naming the
-    field. At least one receiver is required: alerts nobody receives are not alerts."""
+    None} (the secrets from ansible-vault); ``timing`` overrides TIMING_DEFAULTS. Every value is checked first: a bad
+    one raises AlertingError naming the field. At least one receiver is required: alerts nobody receives are not
+    alerts."""
     errors = []
+    # What the role's argument spec leaves unset arrives as None: the default.
+    timing = dict((key, value) for key, value in (timing or {}).items() if value is not None)
+    for key, value in sorted(timing.items()):
+        if key not in TIMING_DEFAULTS:
+            errors.append("metrics_alert_timing.%s is not a setting (known: %s)" % (key, ", ".join(sorted(TIMING_DEFAULTS))))
+        elif not isinstance(value, str) or not re.fullmatch(r"[1-9][0-9]{0,3}[smh]", value):
+            errors.append("metrics_alert_timing.%s: %r must be a duration such as 30s, 5m or 4h" % (key, value))
+    timing = dict(TIMING_DEFAULTS, **timing)
     receiver = {"name": "noc"}
     email = receivers.get("email")
     if email:
@@ -350,7 +366,8 @@ def alertmanager_config(receivers, group_wait="30s", repeat_interval="4h"):
     if errors:
         raise AlertingError(errors)
     return {"route": {"receiver": "noc", "group_by": ["alertname", "office", "segment", "uplink"],
-                      "group_wait": group_wait, "group_interval": "5m", "repeat_interval": repeat_interval},
+                      "group_wait": timing["group_wait"], "group_interval": timing["group_interval"],
+                      "repeat_interval": timing["repeat_interval"]},
             "receivers": [receiver]}
 
 
@@ -361,6 +378,24 @@ RULES_PATH = "/etc/prometheus/ktc-rules.yml"
 TEXTFILES = "/var/lib/prometheus/node-exporter"
 
 
+def page_listen(address, port):
+    """(address, port) where KTC's exporter and the NOC's page listen: core's management address (the firewall lets
+    management and the NOC's segments reach that port, nothing else) or loopback; checked before it reaches a file."""
+    try:
+        address = str(ipaddress.IPv4Address(str(address)))
+    except ValueError:
+        raise ValueError("ktc_management_address: %r is not an IPv4 address (the page listens there)" % (address,))
+    if isinstance(port, bool) or not isinstance(port, int) and not str(port).isdigit() or not 1024 <= int(port) <= 65535:
+        raise ValueError("metrics_port: %r must be a port from 1024 to 65535" % (port,))
+    return address, int(port)
+
+
+# What the node exporter collects: the host's health and the textfile. Debian's package turns on the systemd
+# collector, and netclass reads every one of core's interfaces (a VLAN per segment): on the emulated lab core they
+# took 8 s of each 15-second scrape, and they answer nothing the page or the alerts ask.
+NODE_COLLECTORS = ("cpu", "filesystem", "loadavg", "meminfo", "netdev", "pressure", "textfile", "time")
+
+
 def service_arguments(retention="400d"):
     """Each daemon's ARGS in /etc/default/<package> (an environment file systemd reads): every one on loopback only,
     Alertmanager without its cluster port, Prometheus keeping ``retention`` of series."""
@@ -368,7 +403,8 @@ def service_arguments(retention="400d"):
         raise ValueError("metrics_retention: %r must be days, weeks or years such as 400d" % (retention,))
     return {"prometheus": "--web.listen-address=%s --storage.tsdb.retention.time=%s" % (PROMETHEUS, retention),
             "alertmanager": "--web.listen-address=%s --cluster.listen-address=" % ALERTMANAGER,
-            "node_exporter": "--web.listen-address=%s --collector.textfile.directory=%s" % (NODE_EXPORTER, TEXTFILES)}
+            "node_exporter": "--web.listen-address=%s --collector.disable-defaults %s --collector.textfile.directory=%s"
+                             % (NODE_EXPORTER, " ".join("--collector.%s" % name for name in NODE_COLLECTORS), TEXTFILES)}
 
 
 def prometheus_config(exporter, scrape_interval="15s"):

@@ -30,8 +30,9 @@ QUERIES = {
     "events": ("instant", "ktc_event_ends_timestamp_seconds"),
     "drift": ("instant", "ktc_drift_findings"),
     "drift_time": ("instant", "ktc_drift_check_timestamp_seconds"),
-    "verify": ("instant", "ktc_verify_problems"),
-    "verify_time": ("instant", "ktc_verify_timestamp_seconds"),
+    # Every device verify checked (one series each, labelled device): the problems summed, the oldest check.
+    "verify": ("instant", "sum(ktc_verify_problems)"),
+    "verify_time": ("instant", "min(ktc_verify_timestamp_seconds)"),
     "alerts": ("instant", 'ALERTS{alertstate="firing"}'),
 }
 HOURS = 24
@@ -68,8 +69,9 @@ def gather(query, query_range, now):
     return data
 
 
-def _when(moment):
-    return datetime.datetime.fromtimestamp(float(moment), datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+def _when(moment, zone=None):
+    """A time as the site reads it: in its time zone (``zone``, a ZoneInfo; WITA at KTC), or UTC."""
+    return datetime.datetime.fromtimestamp(float(moment), zone or datetime.timezone.utc).strftime("%Y-%m-%d %H:%M %Z")
 
 
 def _e(value):
@@ -127,8 +129,11 @@ stroke-dasharray:4 3}line.guar{stroke:#2ca02c;stroke-dasharray:4 3}table{border-
 border-bottom:1px solid #ddd;text-align:left}.bad{color:#b00020;font-weight:bold}.key span{margin-right:1em}"""
 
 
-def render(data, lang="en"):
-    """The page (an HTML document) in ``lang`` ("en" or "id") from :func:`gather`'s data."""
+def render(data, lang="en", timezone=None):
+    """The page (an HTML document) in ``lang`` ("en" or "id") from :func:`gather`'s data, its times in the site's
+    ``timezone`` (a tz database name, checked by the controller; UTC when not given)."""
+    from zoneinfo import ZoneInfo  # pylint: disable=import-outside-toplevel  (Python 3.9+: core's and the controller's)
+    zone = ZoneInfo(timezone) if timezone else None
     lang = lang if lang in TEXT else "en"     # what a visitor asks for is never printed back
     text = TEXT[lang]
     now = data["now"]
@@ -139,7 +144,7 @@ def render(data, lang="en"):
     guaranteed = _instant(data["guaranteed"], "office", "direction")
     ceiling = _instant(data["ceiling"], "office", "direction")
     offices = sorted(set(office for office, _d in list(guaranteed) + list(ceiling)) | set(series))
-    moment = _when(now)
+    moment = _when(now, zone)
     out = ['<!DOCTYPE html><html lang="%s"><head><meta charset="utf-8"><title>%s</title><style>%s</style></head><body>'
            % (_e(lang), _e(text["title"]), STYLE),
            '<h1>%s</h1><p>%s %s · <a href="?lang=%s">%s</a></p>' % (
@@ -175,7 +180,7 @@ def render(data, lang="en"):
                     for item in data["events"])
     out.append('<h2>%s</h2>%s' % (_e(text["events"]), "<ul>%s</ul>" % "".join(
         "<li>%s/%s: %s %s</li>" % (_e(office), _e(event), _e(text["ends"]),
-                                   _e(_when(ends)))
+                                   _e(_when(ends, zone)))
         for ends, office, event in events) if events else "<p>%s</p>" % _e(text["no_events"])))
     checks = []
     for name, found, when, unit in (("drift", "drift", "drift_time", "differences"),
@@ -184,7 +189,7 @@ def render(data, lang="en"):
             checks.append("<li>%s: %s</li>" % (_e(text[name]), _e(text["never"])))
             continue
         count = int(float(data[found][0]["value"][1])) if data[found] else 0
-        stamp = _when(data[when][0]["value"][1])
+        stamp = _when(data[when][0]["value"][1], zone)
         checks.append('<li%s>%s: %s (%s)</li>' % (' class="bad"' if count else "", _e(text[name]),
                                                   _e("%d %s" % (count, text[unit]) if count else text["ok"]), _e(stamp)))
     out.append('<h2>%s</h2><ul id="checks">%s</ul></body></html>' % (_e(text["checks"]), "".join(checks)))

@@ -41,14 +41,19 @@ def check(tool, arguments, data, tmp_path):
 
 
 def test_every_file_is_accepted_by_the_tool_core_checks_it_with(lab, tmp_path):  # noqa: F811
-    found = configure(lab, port=9500, scrape_interval="30s", retention="2y")
+    found = configure(lab, address="10.40.255.1", port=9500, scrape_interval="30s", retention="2y",
+                      timing={"group_wait": "10s", "group_interval": None})
     check("promtool", ["check", "config", "--syntax-only"], found["prometheus"], tmp_path)
     check("promtool", ["check", "rules"], found["rules"], tmp_path)
     check("amtool", ["check-config"], found["alertmanager"], tmp_path)
     assert found["prometheus"]["global"]["scrape_interval"] == "30s"
-    assert found["prometheus"]["scrape_configs"][0]["static_configs"] == [{"targets": ["127.0.0.1:9500"]}]
-    assert found["exporter"]["listen"] == ["127.0.0.1", 9500]
+    # The exporter and the page on core's management address (the firewall opens it to the NOC), scraped there.
+    assert found["prometheus"]["scrape_configs"][0]["static_configs"] == [{"targets": ["10.40.255.1:9500"]}]
+    assert found["exporter"]["listen"] == ["10.40.255.1", 9500]
     assert found["exporter"]["prometheus"] == "http://127.0.0.1:9090"
+    # Alertmanager's timing: what the inventory says, the defaults for the rest.
+    assert [found["alertmanager"]["route"][key] for key in ("group_wait", "group_interval", "repeat_interval")] == [
+        "10s", "5m", "4h"]
     # Every daemon on loopback; Prometheus keeps what it was told.
     assert "--storage.tsdb.retention.time=2y" in found["args"]["prometheus"]
     assert all("--web.listen-address=127.0.0.1:" in args for args in found["args"].values())
@@ -63,7 +68,11 @@ def test_every_file_is_accepted_by_the_tool_core_checks_it_with(lab, tmp_path): 
     ({"scrape_interval": "15s --web.enable-admin-api"}, "metrics_scrape_interval"),
     ({"retention": "400d --web.enable-admin-api"}, "metrics_retention: '400d --web.enable-admin-api' must be"),
     ({"port": 80}, "metrics_port: 80 must be a port from 1024 to 65535"),
+    ({"port": "9469 --web.enable-admin-api"}, "metrics_port: '9469 --web.enable-admin-api' must be a port"),
+    ({"address": "0.0.0.0/0"}, "ktc_management_address: '0.0.0.0/0' is not an IPv4 address"),
     ({"receivers": {}}, "metrics: no alert receiver"),
+    ({"timing": {"group_wait": "10s\nreceivers: []"}}, "metrics_alert_timing.group_wait"),
+    ({"timing": {"repeat": "1h"}}, "metrics_alert_timing.repeat is not a setting"),
     ({"receivers": {"webhook": "http://x/$(reboot)"}}, "metrics_alert_webhook"),
 ])
 def test_a_bad_value_from_the_inventory_is_refused_naming_its_field(lab, options, message):  # noqa: F811

@@ -90,6 +90,11 @@ def test_uplink_pools_events_checks_and_alerts_show_the_full_pool_and_the_drift_
     assert "Drift check: no result yet" in without and "Verify: no result yet" in without
 
 
+def test_times_are_in_the_sites_time_zone():
+    text = " ".join(Page(ktc_page.render(answers(), "en", "Asia/Makassar")).text)
+    assert "bkpsdm/cat-asn-1: ends 2026-12-03 17:50 WITA" in text
+
+
 def test_the_page_in_bahasa_indonesia_links_back_to_english():
     page = ktc_page.render(answers(), "id")
     text = " ".join(Page(page).text)
