@@ -10,7 +10,9 @@ PYTHON=${KTC_PYTHON:-python3}
 # and e2fsprogs to build their image, dnsmasq-base for the lab's isp DNS, ssh for the controller, libnss-wrapper
 # so that the network_cli host key test gives libssh a home of its own (libssh reads ~ from the password database).
 APT_PACKAGES=(git make qemu-system-x86 qemu-utils debootstrap e2fsprogs dnsmasq-base openssh-client iproute2
-  iputils-ping iperf3 bc graphviz libnss-wrapper)
+  iputils-ping iperf3 bc graphviz libnss-wrapper
+  # The metrics page is tested in headless Chromium (tests/integration/test_metrics.py), reached through socat.
+  chromium socat)
 
 stamp_ok() { [ -f "$1" ] && [ "$(cat "$1")" = "$2" ]; }
 

@@ -14,6 +14,8 @@ PACKAGES=(
   openssh-server python3 sudo iproute2 nftables procps less
   kea-dhcp4-server kea-dhcp6-server kea-admin unbound dns-root-data bind9-dnsutils isc-dhcp-client ndisc6 radvd
   iputils-ping curl iperf3 tcpdump socat ethtool dnsperf conntrack
+  # The metrics role's daemons (issue 17): Prometheus, Alertmanager, the node exporter.
+  prometheus prometheus-alertmanager prometheus-node-exporter
   # sudo looks the host name (systemd.hostname=<vm> at boot) up: resolved locally, become never waits for a DNS
   # server the lab's core may not reach.
   libnss-myhostname
@@ -45,6 +47,10 @@ cat > "$ROOTFS/etc/fstab" <<'FSTAB'
 FSTAB
 : > "$ROOTFS/etc/machine-id"
 echo ktc-lab > "$ROOTFS/etc/hostname"
+# debootstrap copies the build machine's resolver, which the lab cannot reach: every DNS lookup on a VM waited for
+# its timeouts (Prometheus' start-up looks up the host's addresses by name and back: six minutes). The VMs ask
+# their own host: core's Unbound there, and an immediate refusal on the switches.
+echo 'nameserver 127.0.0.1' > "$ROOTFS/etc/resolv.conf"
 cat > "$ROOTFS/etc/hosts" <<'HOSTS'
 127.0.0.1 localhost
 ::1 localhost ip6-localhost ip6-loopback
@@ -61,7 +67,7 @@ systemctl enable systemd-networkd ssh > /dev/null 2>&1
 # The roles decide what runs; the lab starts with the daemons stopped and nothing timed (e2scrub_reap alone took
 # most of a minute of each VM's emulated boot).
 systemctl disable kea-dhcp4-server kea-dhcp6-server radvd unbound nftables apt-daily.timer apt-daily-upgrade.timer \
-  e2scrub_all.timer e2scrub_reap.service fstrim.timer dpkg-db-backup.timer > /dev/null 2>&1 || true
+  prometheus prometheus-alertmanager prometheus-node-exporter e2scrub_all.timer e2scrub_reap.service fstrim.timer dpkg-db-backup.timer > /dev/null 2>&1 || true
 systemctl mask systemd-networkd-wait-online.service > /dev/null 2>&1
 passwd -d root > /dev/null
 # Ansible logs in as ktc and becomes root through sudo, as production does with its admin account; root's own key

@@ -117,6 +117,9 @@ def test_changes_by_hand_are_reported_with_their_diff_then_put_back_by_one_conve
         assert "%s: access_switch: " % SWITCH in flat and "bridge state differs from /etc/systemd/network" in flat
         for text in shown:
             assert text in output, (text, output[-3000:])
+        # The result reaches the metrics (the page, the KtcDriftDetected alert): the node exporter serves it.
+        findings = core.check_output("curl -sf http://127.0.0.1:9100/metrics | grep '^ktc_drift_findings '")
+        assert int(findings.split()[1]) == len({role for role, _what in named}) + 1, findings   # core per role, the switch
         # Check mode changed nothing.
         assert core.check_output("tail -1 /etc/kea/kea-dhcp4.conf") == HAND_EDIT
         assert core.check_output("sha256sum /etc/nftables.conf /etc/systemd/network/*") == files
