@@ -36,17 +36,18 @@ if ! stamp_ok "$VENV/.requirements.stamp" "$req_key"; then
   "$VENV/bin/python" -m pip install -q -r requirements.txt
   echo "$req_key" > "$VENV/.requirements.stamp"
 fi
-# promtool and amtool, to check and unit-test the Prometheus and Alertmanager configurations on the controller: taken
-# out of Debian's packages (the versions core runs) without installing them, which would start their services here.
+# promtool and amtool, to check and unit-test the Prometheus and Alertmanager configurations on the controller, and
+# prometheus, which the monthly report's test queries (tests/playbooks/test_report.py): taken out of Debian's packages
+# (the versions core runs) without installing them, which would start their services here.
 PROM_PACKAGES=(prometheus prometheus-alertmanager)
-prom_key=$(apt-cache policy "${PROM_PACKAGES[@]}" | awk '/Candidate/ {print $2}' | tr '\n' ' ')
+prom_key="$(apt-cache policy "${PROM_PACKAGES[@]}" | awk '/Candidate/ {print $2}' | tr '\n' ' ') prometheus"
 if ! stamp_ok "$VENV/.promtool.stamp" "$prom_key"; then
   echo "setup: promtool and amtool from Debian's ${PROM_PACKAGES[*]} ($prom_key)"
   work=$(mktemp -d)
   (cd "$work" && chmod 777 . && { apt-get download -qq "${PROM_PACKAGES[@]}" 2>/dev/null ||
     { apt-get update -qq && apt-get download -qq "${PROM_PACKAGES[@]}"; }; })
   for deb in "$work"/*.deb; do dpkg-deb -x "$deb" "$work/root"; done
-  install -m 0755 "$work/root/usr/bin/promtool" "$work/root/usr/bin/amtool" "$VENV/bin/"
+  install -m 0755 "$work/root/usr/bin/promtool" "$work/root/usr/bin/amtool" "$work/root/usr/bin/prometheus" "$VENV/bin/"
   rm -rf "$work"
   echo "$prom_key" > "$VENV/.promtool.stamp"
 fi

@@ -39,6 +39,10 @@ HELP = {
     "ktc_conntrack_entries": ("gauge", "Connections in core's connection table."),
     "ktc_conntrack_limit": ("gauge", "The connection table's size (nf_conntrack_max)."),
     "ktc_uplink_active": ("gauge", "1 for the uplink the monitor routes the family through, 0 for the others."),
+    "ktc_uplink_gateway_up": ("gauge", "1 while the uplink's gateway answers the monitor's pings, 0 once it missed "
+                                       "enough in a row to count as down."),
+    "ktc_uplink_switches_total": ("counter", "Times the monitor moved the family's default route to another uplink "
+                                             "since it started."),
     "ktc_event_ends_timestamp_seconds": ("gauge", "When an open event ends (Unix time), as the events file says."),
     "ktc_collector_up": ("gauge", "1 when the collector could read its source, 0 when it failed (its service is "
                                   "down)."),
@@ -148,19 +152,30 @@ def conntrack_samples(count, limit):
     return [("ktc_conntrack_entries", {}, int(count)), ("ktc_conntrack_limit", {}, int(limit))]
 
 
-def uplink_samples(active, config):
+def uplink_samples(active, config, answering=None, switches=None):
     """Samples of the uplink in use per family (``active``: {"ipv4": name, "ipv6": name}, what the monitor wrote to
-    /run/ktc/uplink and /run/ktc/uplink6; a family missing or "none" has no uplink in use)."""
-    return [("ktc_uplink_active", {"uplink": uplink["name"], "family": family},
-             1 if active.get(family) == uplink["name"] else 0)
-            for family in ("ipv4", "ipv6") for uplink in config["uplinks"]]
+    /run/ktc/uplink and /run/ktc/uplink6; a family missing or "none" has no uplink in use), whether each gateway
+    answers (``answering``: {(family, uplink): "1" or "0"}, the monitor's /run/ktc/gateway<4|6>-<uplink>; a gateway
+    without a file, an uplink without IPv6, has no sample) and the switches per family (``switches``: {family: text})."""
+    samples = [("ktc_uplink_active", {"uplink": uplink["name"], "family": family},
+                1 if active.get(family) == uplink["name"] else 0)
+               for family in ("ipv4", "ipv6") for uplink in config["uplinks"]]
+    for (family, name), text in sorted((answering or {}).items()):
+        if (text or "").strip() in ("0", "1"):
+            samples.append(("ktc_uplink_gateway_up", {"uplink": name, "family": family}, int(text)))
+    for family, text in sorted((switches or {}).items()):
+        if (text or "").strip().isdigit():
+            samples.append(("ktc_uplink_switches_total", {"family": family}, int(text)))
+    return samples
 
 
 # Where core keeps what the collectors read (the packages' and the roles' own paths).
 SOURCES = {"kea_socket": "/run/kea/kea4-ctrl-socket", "unbound_config": "/etc/unbound/unbound.conf",
            "conntrack": "/proc/sys/net/netfilter/nf_conntrack_count",
            "conntrack_max": "/proc/sys/net/netfilter/nf_conntrack_max",
-           "uplink": {"ipv4": "/run/ktc/uplink", "ipv6": "/run/ktc/uplink6"}}
+           "uplink": {"ipv4": "/run/ktc/uplink", "ipv6": "/run/ktc/uplink6"},
+           "gateway": "/run/ktc/gateway%s-%s", "switches": "/run/ktc/switches%s"}
+FAMILIES = {"ipv4": "4", "ipv6": "6"}
 
 
 def collect(config, run, read, kea):
@@ -202,8 +217,11 @@ def collect(config, run, read, kea):
         return conntrack_samples(count, limit) if count and limit else None
 
     def uplinks():
-        return uplink_samples(dict((family, (read(path) or "").strip()) for family, path in SOURCES["uplink"].items()),
-                              config)
+        return uplink_samples(
+            dict((family, (read(path) or "").strip()) for family, path in SOURCES["uplink"].items()), config,
+            dict(((family, uplink["name"]), read(SOURCES["gateway"] % (number, uplink["name"])))
+                 for family, number in FAMILIES.items() for uplink in config["uplinks"]),
+            dict((family, read(SOURCES["switches"] % number)) for family, number in FAMILIES.items()))
 
     for name, gather in (("shaping", shaping), ("dhcp", dhcp), ("dns", dns), ("conntrack", conntrack),
                          ("uplink", uplinks)):

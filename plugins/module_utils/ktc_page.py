@@ -25,6 +25,7 @@ QUERIES = {
     "guaranteed": ("instant", 'max by (office, direction) (ktc_shaping_guaranteed_bits_per_second{kind=~"office|event"})'),
     "ceiling": ("instant", 'max by (office, direction) (ktc_shaping_ceiling_bits_per_second{kind=~"office|event"})'),
     "uplink": ("instant", "ktc_uplink_active == 1"),
+    "gateways_down": ("instant", "ktc_uplink_gateway_up == 0"),
     "assigned": ("instant", "ktc_dhcp_addresses_assigned"),
     "total": ("instant", "ktc_dhcp_addresses_total"),
     "events": ("instant", "ktc_event_ends_timestamp_seconds"),
@@ -41,14 +42,16 @@ STEP = 600      # seconds between the points of a 24-hour chart
 TEXT = {
     "en": {"title": "KTC network", "updated": "Updated", "offices": "Offices: throughput, last 24 hours",
            "download": "download", "upload": "upload", "guaranteed": "guaranteed", "ceiling": "ceiling",
-           "uplink": "Uplink in use", "none": "none", "pools": "DHCP pools", "segment": "Segment",
+           "uplink": "Uplink in use", "none": "none",
+           "gateway_down": "Gateway not answering", "pools": "DHCP pools", "segment": "Segment",
            "used": "used", "of": "of", "events": "Open events", "ends": "ends", "no_events": "No open event.",
            "checks": "Last checks", "drift": "Drift check", "verify": "Verify", "differences": "difference(s)",
            "problems": "problem(s)", "ok": "OK", "never": "no result yet", "alerts": "Alerts firing",
            "no_alerts": "No alert.", "other": "Bahasa Indonesia", "other_lang": "id", "no_data": "no data"},
     "id": {"title": "Jaringan KTC", "updated": "Diperbarui", "offices": "OPD: lalu lintas, 24 jam terakhir",
            "download": "unduh", "upload": "unggah", "guaranteed": "dijamin", "ceiling": "batas atas",
-           "uplink": "Uplink yang dipakai", "none": "tidak ada", "pools": "Pool DHCP", "segment": "Segmen",
+           "uplink": "Uplink yang dipakai", "none": "tidak ada",
+           "gateway_down": "Gateway tidak menjawab", "pools": "Pool DHCP", "segment": "Segmen",
            "used": "terpakai", "of": "dari", "events": "Acara berjalan", "ends": "berakhir",
            "no_events": "Tidak ada acara.", "checks": "Pemeriksaan terakhir", "drift": "Pemeriksaan drift",
            "verify": "Verifikasi", "differences": "perbedaan", "problems": "masalah", "ok": "OK",
@@ -152,6 +155,10 @@ def render(data, lang="en", timezone=None):
     uplinks = ["%s (%s)" % (item["metric"].get("uplink", ""), item["metric"].get("family", ""))
                for item in data["uplink"]]
     out.append('<h2>%s</h2><p id="uplink">%s</p>' % (_e(text["uplink"]), _e(", ".join(uplinks) or text["none"])))
+    down = sorted("%s (%s)" % (item["metric"].get("uplink", ""), item["metric"].get("family", ""))
+                  for item in data["gateways_down"])
+    if down:
+        out.append('<p id="gateways" class="bad">%s: %s</p>' % (_e(text["gateway_down"]), _e(", ".join(down))))
     alerts = sorted("%s %s" % (item["metric"].get("alertname", ""), " ".join(
         "%s=%s" % (key, value) for key, value in sorted(item["metric"].items())
         if key not in ("__name__", "alertname", "alertstate", "severity"))) for item in data["alerts"])

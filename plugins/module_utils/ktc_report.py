@@ -16,6 +16,7 @@ __metaclass__ = type
 import calendar
 import datetime
 import html
+import re
 
 STEP = 300      # seconds: the resolution of "time at the ceiling" and of the hours of the day
 OFFICE_CLASSES = 'kind="office"'
@@ -58,6 +59,49 @@ def queries(start, end, preferred_uplink, ceiling_ratio=0.95):
                       % (preferred_uplink, window)),
         "internet": ("instant", 'avg_over_time((max(ktc_uplink_active{family="ipv4"}))[%s:%ds])' % (window, STEP)),
     }
+
+
+_MONTH_RE = re.compile(r"(20[0-9]{2})-(0[1-9]|1[0-2])")
+# Office ids as the site model allows them (ktc_site): a label read back from Prometheus names a chart's file only
+# when it is one.
+_OFFICE_RE = re.compile(r"[a-z0-9][a-z0-9-]{0,31}")
+
+
+def month_of(text, now, timezone="Asia/Makassar"):
+    """(year, month) of ``text`` ("YYYY-MM", report_month); empty: the month before the one ``now`` (Unix time) falls
+    in at the site. Raises ValueError naming the field and the form."""
+    if not text:
+        from zoneinfo import ZoneInfo  # pylint: disable=import-outside-toplevel
+        today = datetime.datetime.fromtimestamp(now, ZoneInfo(timezone))
+        return (today.year, today.month - 1) if today.month > 1 else (today.year - 1, 12)
+    match = _MONTH_RE.fullmatch(str(text))
+    if not match:
+        raise ValueError("report_month: %r is not a month such as 2026-11 (empty: last month)" % (text,))
+    return int(match.group(1)), int(match.group(2))
+
+
+def questions(year, month, preferred_uplink, timezone="Asia/Makassar"):
+    """{start, end, month, questions}: :func:`queries` of the month as the ktc_prometheus_query module takes them."""
+    start, end = month_range(year, month, timezone)
+    found = {}
+    for name, (kind, promql) in queries(start, end, preferred_uplink).items():
+        found[name] = ({"kind": kind, "promql": promql, "start": start, "end": end, "step": STEP} if kind == "range"
+                       else {"kind": kind, "promql": promql, "time": end})
+    return {"start": start, "end": end, "month": "%04d-%02d" % (year, month), "questions": found}
+
+
+def files(answers, asked, preferred_uplink, timezone="Asia/Makassar"):
+    """[{path, content}] of the report from the ``answers`` to :func:`questions`' ``asked``: the report in English and
+    in Bahasa Indonesia, and a chart per office (an office label that is not an office id is left out: read back,
+    never trusted)."""
+    data = dict(answers, start=asked["start"], end=asked["end"], preferred_uplink=preferred_uplink)
+    report = build(data, timezone)
+    report["offices"] = dict((office, found) for office, found in report["offices"].items()
+                             if _OFFICE_RE.fullmatch(office))
+    found = [{"path": "report.%s.md" % lang, "content": markdown(report, lang, timezone)} for lang in ("en", "id")]
+    found += [{"path": "charts/%s-hours.svg" % office, "content": hours_svg(report["offices"][office]["hours"], office)}
+              for office in sorted(report["offices"])]
+    return found
 
 
 def gather(query, query_range, start, end, preferred_uplink):

@@ -28,6 +28,7 @@ EXPECTED_TEMPLATES = {
     "KTC event": ("playbooks/event.yml", "run"),
     "KTC close ended events": ("playbooks/event.yml", "run"),
     "KTC network plan": ("playbooks/network_plan.yml", "run"),
+    "KTC monthly report": ("playbooks/report.yml", "run"),
 }
 # Credential inputs that AWX does not treat as secret; every other input must be a reference to a vaulted variable.
 PUBLIC_INPUTS = {"username", "vault_id", "become_method", "become_username", "host"}

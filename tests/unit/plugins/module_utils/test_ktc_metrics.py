@@ -134,7 +134,8 @@ def core_sources(config, kea_up=True):
         listings[uplink["interface"]] = fixture("tc-class-core-eth1.txt")
         listings[uplink["ifb"]] = fixture("tc-class-core-ifb-primary.txt")
     files = {"/proc/sys/net/netfilter/nf_conntrack_count": "17\n", "/proc/sys/net/netfilter/nf_conntrack_max": "262144\n",
-             "/run/ktc/uplink": "backup\n"}
+             "/run/ktc/uplink": "backup\n", "/run/ktc/gateway4-primary": "0\n", "/run/ktc/gateway4-backup": "1\n",
+             "/run/ktc/gateway6-primary": "x\n", "/run/ktc/switches4": "3\n"}
 
     def run(argv):
         if argv[:4] == ["tc", "-s", "class", "show"]:
@@ -161,6 +162,11 @@ def test_one_scrape_reads_every_source(lab):
     assert by_labels(samples, "ktc_uplink_active")[(("family", "ipv4"), ("uplink", "backup"))] == 1
     assert by_labels(samples, "ktc_uplink_active")[(("family", "ipv6"), ("uplink", "primary"))] == 0  # no file: none
     assert ("ktc_conntrack_entries", {}, 17) in samples
+    # The gateways as the monitor last saw them; what is not 0 or 1 (read back, never trusted) and what has no file
+    # give no sample.
+    assert by_labels(samples, "ktc_uplink_gateway_up") == {(("family", "ipv4"), ("uplink", "backup")): 1,
+                                                            (("family", "ipv4"), ("uplink", "primary")): 0}
+    assert by_labels(samples, "ktc_uplink_switches_total") == {(("family", "ipv4"),): 3}
 
 
 def test_a_source_that_fails_reports_down_and_the_others_still_report(lab):

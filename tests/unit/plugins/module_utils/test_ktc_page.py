@@ -25,6 +25,7 @@ def answers(office_name="dukcapil", with_checks=True):
         "ceiling": vector(({"office": o, "direction": d}, 10e6) for o in OFFICES[:2] + (office_name,)
                           for d in ("download", "upload")),
         "uplink": vector([({"__name__": "ktc_uplink_active", "uplink": "backup", "family": "ipv4"}, 1)]),
+        "gateways_down": vector([({"__name__": "ktc_uplink_gateway_up", "uplink": "primary", "family": "ipv4"}, 0)]),
         "assigned": vector([({"office": "dukcapil", "segment": "wifi"}, 58), ({"office": "bkpsdm", "segment": "staff"}, 3)]),
         "total": vector([({"office": "dukcapil", "segment": "wifi"}, 60), ({"office": "bkpsdm", "segment": "staff"}, 30)]),
         "events": vector([({"office": "bkpsdm", "event": "cat-asn-1"}, NOW + 3000)]),
@@ -79,7 +80,7 @@ def test_every_office_has_its_chart_with_guarantee_and_ceiling():
 def test_uplink_pools_events_checks_and_alerts_show_the_full_pool_and_the_drift_marked():
     page = ktc_page.render(answers())
     text = " ".join(Page(page).text)
-    assert "backup (ipv4)" in text
+    assert "backup (ipv4)" in text and "Gateway not answering: primary (ipv4)" in text
     assert '<tr class="bad"><td>dukcapil/wifi</td><td>58 of 60 used (97%)</td></tr>' in page
     assert "<tr><td>bkpsdm/staff</td><td>3 of 30 used (10%)</td></tr>" in page
     assert "bkpsdm/cat-asn-1: ends 2026-12-03 09:50 UTC" in text

@@ -66,3 +66,28 @@ def test_the_hours_chart_is_an_svg_with_a_bar_per_hour():
     assert len(bars) == 24 and root.get("aria-label") == 'duk"capil'
     heights = [float(bar.get("height")) for bar in bars]
     assert heights.index(max(heights)) == 10
+
+
+def test_the_month_asked_is_checked_and_defaults_to_the_last_one_at_the_site():
+    # 2027-01-01 00:30 WITA is still 2026-12-31 in UTC: the site's calendar decides.
+    assert ktc_report.month_of("", 1798734600) == (2026, 12)
+    assert ktc_report.month_of("", 1798734600, "UTC") == (2026, 11)
+    assert ktc_report.month_of("2026-11", 0) == (2026, 11)
+    for bad in ("2026-13", "2026-1", "26-11", "2026-11\n- x", "2026-11; rm -rf /"):
+        try:
+            ktc_report.month_of(bad, 0)
+        except ValueError as exc:
+            assert "report_month: %r is not a month such as 2026-11" % bad in str(exc)
+        else:
+            raise AssertionError(bad)
+
+
+def test_the_files_name_only_offices_whose_label_is_an_office_id():
+    asked = ktc_report.questions(2026, 11, "primary")
+    assert asked["month"] == "2026-11" and asked["questions"]["throughput"]["step"] == STEP
+    data = answers()
+    data["bytes"].append({"metric": {"office": "../../etc/cron.d/x", "direction": "download"}, "value": [END, "1"]})
+    found = ktc_report.files(dict((name, data[name]) for name in asked["questions"]), asked, "primary")
+    assert [f["path"] for f in found] == ["report.en.md", "report.id.md", "charts/bkpsdm-hours.svg",
+                                          "charts/dukcapil-hours.svg"]
+    assert all("cron" not in f["content"] for f in found)
