@@ -144,9 +144,13 @@ def fill_pool(core, server, segment):
             lines.append("ip -n %s link set %s up" % (name, name))
         server.switch_host.check_output("\n".join(lines))
         namespaces += batch
+        # Each client leases, then stops and goes quiet (its link down): the lease stays in Kea, and its MAC no
+        # longer competes with the server's own for the port's places (the alert receiver answers on eth0).
         server.switch_host.run(" ".join(
-            "(ip netns exec %s unshare --uts timeout 20 dhclient -1 -pf /run/%s.pid -lf /run/%s.leases %s) &"
-            % (name, name, name, name) for name in batch) + " wait")
+            "(ip netns exec %s unshare --uts timeout 20 dhclient -1 -pf /run/%s.pid -lf /run/%s.leases %s; "
+            "ip netns exec %s dhclient -x -pf /run/%s.pid; ip -n %s link set %s down) &"
+            % ((name,) * 8) for name in batch) + " wait")
+    server.switch_host.check_output("nft flush set bridge ktc_switch macs_%s" % server.port)
     assigned = stat("assigned-addresses")
     return assigned, total, namespaces
 
@@ -157,8 +161,8 @@ def empty_pool(server, namespaces):
     for start in range(0, len(namespaces), 3):
         server.switch_host.run("nft flush set bridge ktc_switch macs_%s" % server.port)
         server.switch_host.run(" ".join(
-            "(ip netns exec %s unshare --uts timeout 10 dhclient -r -pf /run/%s.pid -lf /run/%s.leases %s; "
-            "ip netns del %s) &" % (name, name, name, name, name) for name in namespaces[start:start + 3]) + " wait")
+            "(ip -n %s link set %s up; ip netns exec %s unshare --uts timeout 10 dhclient -r -pf /run/%s.pid "
+            "-lf /run/%s.leases %s; ip netns del %s) &" % ((name,) * 7) for name in namespaces[start:start + 3]) + " wait")
     server.switch_host.run("nft flush set bridge ktc_switch macs_%s" % server.port)
 
 
