@@ -18,6 +18,8 @@ import datetime
 import html
 import re
 
+import ktc_site
+
 STEP = 300      # seconds: the resolution of "time at the ceiling" and of the hours of the day
 OFFICE_CLASSES = 'kind="office"'
 
@@ -62,9 +64,6 @@ def queries(start, end, preferred_uplink, ceiling_ratio=0.95):
 
 
 _MONTH_RE = re.compile(r"(20[0-9]{2})-(0[1-9]|1[0-2])")
-# Office ids as the site model allows them (ktc_site): a label read back from Prometheus names a chart's file only
-# when it is one.
-_OFFICE_RE = re.compile(r"[a-z0-9][a-z0-9-]{0,31}")
 
 
 def month_of(text, now, timezone="Asia/Makassar"):
@@ -93,11 +92,11 @@ def questions(year, month, preferred_uplink, timezone="Asia/Makassar"):
 def files(answers, asked, preferred_uplink, timezone="Asia/Makassar"):
     """[{path, content}] of the report from the ``answers`` to :func:`questions`' ``asked``: the report in English and
     in Bahasa Indonesia, and a chart per office (an office label that is not an office id is left out: read back,
-    never trusted)."""
+    never trusted: the site model's grammar, ktc_site.ID_RE)."""
     data = dict(answers, start=asked["start"], end=asked["end"], preferred_uplink=preferred_uplink)
     report = build(data, timezone)
     report["offices"] = dict((office, found) for office, found in report["offices"].items()
-                             if _OFFICE_RE.fullmatch(office))
+                             if ktc_site.ID_RE.fullmatch(office))
     found = [{"path": "report.%s.md" % lang, "content": markdown(report, lang, timezone)} for lang in ("en", "id")]
     found += [{"path": "charts/%s-hours.svg" % office, "content": hours_svg(report["offices"][office]["hours"], office)}
               for office in sorted(report["offices"])]
