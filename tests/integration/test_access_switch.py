@@ -1,5 +1,5 @@
 """access_switch in the lab: the first-hop guards on the access ports (rogue DHCP servers and offers, a client claiming
-the gateway's address, DHCP starvation from one port)."""
+the gateway's address, DHCP starvation from one port, by source MACs, by client MACs or through a relay's address)."""
 
 import ipaddress
 import json
@@ -10,7 +10,7 @@ from shlex import quote
 import pytest
 
 import first_hop
-from conftest import lease, wait_until
+from conftest import SEGMENTS, forget_clients, lease, wait_until
 
 
 def pcap_sources(switch_host, path, source):
@@ -135,23 +135,46 @@ def test_a_client_claiming_the_gateway_address_diverts_nobody(rogue_and_victim):
     assert guard_drops(rogue.switch_host, "ARP claiming a gateway") >= dropped + 5
 
 
-def test_one_port_sending_requests_from_500_random_macs_leaves_the_pool_serving(rogue_and_victim):
+def test_one_port_asking_for_leases_for_random_macs_leaves_the_pool_serving(rogue_and_victim, core):
+    """DHCP starvation from one access port, three ways, each at the port's DHCP rate limit (5 requests/s), which alone
+    would let them empty a pool within minutes: 40 clients each from its own random MAC (the port's MAC limit), 40
+    client MACs (chaddr) all from the port's own MAC (the port's DHCP client limit: the MAC limit alone let
+    these through and Kea leased to each), and requests carrying a relay's address (giaddr) of another segment, which
+    Kea would answer from that segment's pool: dropped on the switch, none reaches core."""
     rogue, victim = rogue_and_victim
     switch = rogue.switch_host
     limit = 4   # access_switch_port_max_macs (defaults)
     original = victim.run("cat /sys/class/net/eth0/address").stdout.strip()
+    other = next(f for f in SEGMENTS.values() if f["vlan"] != rogue.facts["vlan"])
+    capture = "/tmp/relayed-dhcp.pcap"
     try:
-        result = rogue.run("python3 -c %s" % quote(first_hop.DHCP_STARVATION % {"count": 500}))
+        for guard, own_source in (("MAC limit", False), ("DHCP client limit", True)):
+            forget_clients(switch, rogue.port)
+            dropped = guard_drops(switch, guard)
+            result = rogue.run("python3 -c %s" % quote(first_hop.DHCP_STARVATION % {
+                "count": 40, "interval": 0.25, "own_source": own_source, "giaddr": "0.0.0.0"}))
+            assert result.rc == 0, result.stderr
+            offers = int(result.stdout.split()[-1])
+            print("DHCP starvation from one port (%s): %d of 40 random MACs got an offer" % (guard, offers))
+            assert offers <= limit
+            assert guard_drops(switch, guard) >= dropped + 40 - limit
+        # Relayed: captured on core's interface of the rogue's segment, where Kea listens.
+        core.check_output("rm -f %s && systemd-run --quiet --collect --unit ktc-test-relayed-capture tcpdump -n -U -i %s "
+                          "-w %s 'udp dst port 67 and udp[32:4] != 0'" % (capture, rogue.facts["interface"], capture))
+        assert wait_until(lambda: core.run("test -s %s" % capture).rc == 0, 30), "the capture on core did not start"
+        forget_clients(switch, rogue.port)
+        dropped = guard_drops(switch, "relayed DHCP request")
+        result = rogue.run("python3 -c %s" % quote(first_hop.DHCP_STARVATION % {
+            "count": 20, "interval": 0.01, "own_source": True, "giaddr": other["gateway"]}))
         assert result.rc == 0, result.stderr
-        offers = int(result.stdout.split()[-1])
-        print("DHCP starvation from one port: %d of 500 random MACs got an offer" % offers)
-        assert offers <= limit
-        assert guard_drops(switch, "MAC limit") >= 500 - limit
+        time.sleep(2)
+        core.run("systemctl stop ktc-test-relayed-capture")
+        assert core.check_output("tcpdump -n -r %s 2>/dev/null | wc -l" % capture) == "0"
+        assert guard_drops(switch, "relayed DHCP request") >= dropped + 20
         # A new device on the neighbouring port still gets an address.
         assert ipaddress.ip_address(lease(victim, mac="02:00:00:00:5e:01")) in ipaddress.ip_network(victim.facts["prefix"])
     finally:
-        # Both ports forget what they learned here (each learns its client's MAC again from its next frame): the
-        # tests that follow change MACs on these ports too (reservations).
+        core.run("systemctl stop ktc-test-relayed-capture; rm -f %s" % capture)
+        # Both ports forget what they learned here: the tests that follow change MACs on these ports too (reservations).
+        forget_clients(switch, rogue.port, victim.port)
         lease(victim, mac=original)
-        switch.run("nft flush set bridge ktc_switch macs_%s; nft flush set bridge ktc_switch macs_%s"
-                   % (rogue.port, victim.port))

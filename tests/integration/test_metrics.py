@@ -18,7 +18,7 @@ import urllib.parse
 import pytest
 import yaml
 
-from conftest import CORE_NAME, ISP_NS, ISP_WEB, REPO, SEGMENTS, SITE, isp, set_link, wait_until
+from conftest import CORE_NAME, ISP_NS, ISP_WEB, REPO, SEGMENTS, SITE, forget_clients, isp, set_link, wait_until
 
 CORE_VARS = yaml.safe_load(open(os.path.join(REPO, "inventories", "lab", "hosts.yml")))[
     "all"]["children"]["lab_vms"]["children"]["core_routers"]["hosts"][CORE_NAME]
@@ -133,7 +133,7 @@ def fill_pool(core, server, segment):
     for round_ in range(8):
         if stat("assigned-addresses") / total > 0.9:
             break
-        server.switch_host.check_output("nft flush set bridge ktc_switch macs_%s" % server.port)
+        forget_clients(server.switch_host, server.port)
         batch = ["ktc-fill-%d" % (round_ * 3 + i) for i in range(3)]
         # Made inside the server's namespace (its eth0), moved to a namespace of their own, each one client.
         lines = ["set -e"]
@@ -150,20 +150,20 @@ def fill_pool(core, server, segment):
             "(ip netns exec %s unshare --uts timeout 20 dhclient -1 -pf /run/%s.pid -lf /run/%s.leases %s; "
             "ip netns exec %s dhclient -x -pf /run/%s.pid; ip -n %s link set %s down) &"
             % ((name,) * 8) for name in batch) + " wait")
-    server.switch_host.check_output("nft flush set bridge ktc_switch macs_%s" % server.port)
+    forget_clients(server.switch_host, server.port)
     assigned = stat("assigned-addresses")
     return assigned, total, namespaces
 
 
 def empty_pool(server, namespaces):
     """Release every lease fill_pool took and remove its clients, in rounds of 3 as they were taken (the port's
-    MAC limit)."""
+    MAC and DHCP client limits)."""
     for start in range(0, len(namespaces), 3):
-        server.switch_host.run("nft flush set bridge ktc_switch macs_%s" % server.port)
+        forget_clients(server.switch_host, server.port)
         server.switch_host.run(" ".join(
             "(ip -n %s link set %s up; ip netns exec %s unshare --uts timeout 10 dhclient -r -pf /run/%s.pid "
             "-lf /run/%s.leases %s; ip netns del %s) &" % ((name,) * 7) for name in namespaces[start:start + 3]) + " wait")
-    server.switch_host.run("nft flush set bridge ktc_switch macs_%s" % server.port)
+    forget_clients(server.switch_host, server.port)
 
 
 def test_a_full_pool_and_a_failover_fire_their_alerts_and_the_page_shows_them(core, receiver, addressed_clients):
