@@ -46,6 +46,11 @@ HELP = {
     "ktc_event_ends_timestamp_seconds": ("gauge", "When an open event ends (Unix time), as the events file says."),
     "ktc_collector_up": ("gauge", "1 when the collector could read its source, 0 when it failed (its service is "
                                   "down)."),
+    # Written by the jobs (playbooks/drift_check.yml, verify.yml) to the node exporter's textfiles on core.
+    "ktc_drift_findings": ("gauge", "Differences from the repository the last drift check found (0: none)."),
+    "ktc_drift_check_timestamp_seconds": ("gauge", "When the last drift check ran (Unix time)."),
+    "ktc_verify_problems": ("gauge", "Problems the last verify found on the device (0: none)."),
+    "ktc_verify_timestamp_seconds": ("gauge", "When verify last ran (Unix time)."),
 }
 
 _LABEL_ESCAPES = {"\\": "\\\\", "\"": "\\\"", "\n": "\\n"}
@@ -461,3 +466,30 @@ def exposition(samples):
             rendered = ",".join('%s="%s"' % (key, _label_value(labels[key])) for key in sorted(labels))
             lines.append("%s%s %s" % (name, "{%s}" % rendered if rendered else "", value))
     return "\n".join(lines) + "\n"
+
+
+def drift_findings(allocated, pending, ios_commands):
+    """What the drift check found, one line per device and role: ``allocated`` the ledger's not yet allocated entries,
+    ``pending`` {device: {role: [changed files or functions]}} (safe_apply_pending), ``ios_commands`` {device:
+    {section: [commands]}} (a Cisco switch's access_switch_ios_commands), devices in the order given."""
+    lines = ["ledger: not yet allocated " + ", ".join(allocated)] if allocated else []
+    for device, roles in pending.items():
+        lines.extend("%s: %s: %s" % (device, role, ", ".join(changes)) for role, changes in sorted(roles.items())
+                     if changes)
+        commands = [command for section in (ios_commands.get(device) or {}).values() for command in section]
+        if commands:
+            lines.append("%s: access_switch: %s" % (device, " / ".join(commands)))
+    return lines
+
+
+def drift_textfile(findings, timestamp):
+    """The node exporter's textfile of a drift check that found ``findings`` at ``timestamp`` (Unix time)."""
+    return exposition([("ktc_drift_findings", {}, len(findings)),
+                       ("ktc_drift_check_timestamp_seconds", {}, int(timestamp))])
+
+
+def verify_textfile(problems, timestamp):
+    """The node exporter's textfile of a verify run: ``problems`` {device: [problems]} for each device it probed (a
+    device it could not reach has none, so no series), at ``timestamp`` (Unix time)."""
+    return exposition([("ktc_verify_problems", {"device": device}, len(found)) for device, found in problems.items()]
+                      + [("ktc_verify_timestamp_seconds", {}, int(timestamp))])
