@@ -22,12 +22,12 @@ try:
     from ansible.module_utils import ktc_grammar as grammar
     from ansible.module_utils import ktc_ios
     from ansible.module_utils import ktc_topology
-    from ansible.module_utils.ktc_site import SWITCH_PLATFORMS, SiteError, ip_address, ipv6_network
+    from ansible.module_utils.ktc_site import SWITCH_PLATFORMS, SiteError, core_names, ip_address, ipv6_network
 except ImportError:  # outside a module (filters, tests, benchmarks): plugins/module_utils is on sys.path
     import ktc_grammar as grammar
     import ktc_ios
     import ktc_topology
-    from ktc_site import SWITCH_PLATFORMS, SiteError, ip_address, ipv6_network
+    from ktc_site import SWITCH_PLATFORMS, SiteError, core_names, ip_address, ipv6_network
 
 # VLANs IOS keeps for itself (the default VLAN and the FDDI/Token Ring ones): never an office's or management's.
 IOS_RESERVED_VLANS = frozenset([1, 1002, 1003, 1004, 1005])
@@ -53,6 +53,23 @@ def _host_address(value, management, where, field, errors):
 LINK_LOCAL6 = IPNetwork("fe80::/10")
 
 
+def _validate_core_servers(site, servers, errors):
+    """Group core_routers against ktc_site.cores: one core server today. The site model may already name a pair (the
+    ledger then keeps each server's own address in every segment), but the roles do not install the failover yet
+    (keepalived, conntrackd, Kea's HA hook): two hosts would each be configured as the one core, with the same
+    gateway addresses, and are refused."""
+    pair = core_names(site)
+    if len(servers) > 1:
+        errors.append("group core_routers: %s are %d hosts; the roles install one core server, and a pair's failover "
+                      "(keepalived, conntrackd, Kea's HA hook) is not installed yet, so both would hold the same "
+                      "gateways. Fix: keep one host in core_routers%s." % (
+                          ", ".join(map(str, servers)), len(servers),
+                          " (ktc_site.cores may name the pair meanwhile)" if not pair else ""))
+    elif pair and servers[0] not in pair:
+        errors.append("group core_routers: %s is not one of the pair ktc_site.cores names (%s, %s). Fix: name the "
+                      "inventory's core server in ktc_site.cores, or leave cores out." % (servers[0], pair[0], pair[1]))
+
+
 def validate_core(site, core, errors, addresses):
     """Check core's wiring; record its management address in ``addresses`` ({address: host})."""
     if not core:
@@ -61,6 +78,7 @@ def validate_core(site, core, errors, addresses):
     problem = grammar.host(core.get("name"))
     if problem:
         errors.append("%s: the inventory host name %r %s." % (where, core.get("name"), problem))
+    _validate_core_servers(site, core.get("servers") or [core.get("name")], errors)
     management = IPNetwork(site["management"]["prefix"])
     address = _host_address(core.get("management_address"), management, where, "ktc_management_address", errors)
     if address is not None:

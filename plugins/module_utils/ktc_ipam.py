@@ -21,11 +21,11 @@ import yaml
 from netaddr import IPAddress, IPNetwork, IPSet
 
 try:
-    from ansible.module_utils.ktc_site import (SiteError, host_capacity, ipv4_address, ipv4_network, ipv6_network,
-                                               is_int, prefixlen_for, validate_site)
+    from ansible.module_utils.ktc_site import (SiteError, core_names, host_capacity, ipv4_address, ipv4_network,
+                                               ipv6_network, is_int, prefixlen_for, validate_site)
 except ImportError:  # outside a module (filters, tests, benchmarks): plugins/module_utils is on sys.path
-    from ktc_site import (SiteError, host_capacity, ipv4_address, ipv4_network, ipv6_network, is_int, prefixlen_for,
-                          validate_site)
+    from ktc_site import (SiteError, core_names, host_capacity, ipv4_address, ipv4_network, ipv6_network, is_int,
+                          prefixlen_for, validate_site)
 
 LEDGER_VERSION = 1
 LEDGER_HEADER = (
@@ -122,10 +122,17 @@ def check_ledger(ledger, site):
                           "segment." % (where, prefix, pool))
         if prefix.cidr in mgmt.cidr or mgmt.cidr in prefix.cidr:
             errors.append("%s.prefix: %s overlaps the management prefix %s." % (where, prefix, mgmt))
-        for name, address in sorted((entry.get("reservations") or {}).items()):
-            addr = ipv4_address(address)
-            if addr is None or addr not in prefix or addr in (prefix.network, prefix.broadcast, prefix.network + 1):
-                errors.append("%s.reservations.%s: %r is not a host address of %s." % (where, name, address, prefix))
+        held = {}
+        for key in ("reservations", "cores"):
+            for name, address in sorted((entry.get(key) or {}).items()):
+                addr = ipv4_address(address)
+                if addr is None or addr not in prefix or addr in (prefix.network, prefix.broadcast, prefix.network + 1):
+                    errors.append("%s.%s.%s: %r is not a host address of %s." % (where, key, name, address, prefix))
+                elif str(addr) in held:
+                    errors.append("%s.%s.%s: %s is also %s. Fix: restore the ledger from git; never edit it by hand."
+                                  % (where, key, name, addr, held[str(addr)]))
+                else:
+                    held[str(addr)] = "%s.%s" % (key, name)
         prefixes.append((prefix.first, prefix.last, "%s/%s" % (office_id, segment_name), prefix))
     _check_ledger_ipv6(ledger, site, errors)
     prefixes.sort()
@@ -247,32 +254,45 @@ def _reserved_names(site, office):
     return wanted
 
 
-def _place_reservations(office_id, wanted, entry_by_segment, report):
-    """Give each reserved name a stable address from the top of its segment; drop names no longer listed."""
+def _place(entry, key, names, office_id, segment_name, report):
+    """Give each of ``names`` a stable address from the top of the segment ``entry`` under ``entry[key]``, below every
+    address the segment already holds (reservations and the core servers' own); drop names no longer listed."""
+    where = "%s/%s" % (office_id, segment_name)
+    current = entry.get(key) or {}
+    kept = dict((name, addr) for name, addr in current.items() if name in names)
+    for name in sorted(set(current) - set(kept)):
+        report["reservations_dropped"].append("%s/%s%s" % (where, "core " if key == "cores" else "", name))
+    new = [name for name in names if name not in kept]
+    if new:
+        prefix = IPNetwork(entry["prefix"])
+        taken = set(kept.values()) | set(addr for other in ("reservations", "cores") if other != key
+                                         for addr in (entry.get(other) or {}).values())
+        candidate = prefix.broadcast - 1
+        for name in new:
+            while str(candidate) in taken:
+                candidate -= 1
+            if candidate <= prefix.network + 1:
+                what = "core server %s" % name if key == "cores" else name
+                raise SiteError(["ktc_site.offices[%s].segments[%s]: %s has no free address left in %s (it holds %d "
+                                 "reserved addresses). Fix: remove reservations or services, or use a bigger segment."
+                                 % (office_id, segment_name, what, prefix, len(taken))])
+            kept[name] = str(candidate)
+            taken.add(str(candidate))
+            report["reservations_added"].append("%s/%s%s %s" % (where, "core " if key == "cores" else "", name,
+                                                                candidate))
+    if kept:
+        entry[key] = kept
+    else:
+        entry.pop(key, None)
+
+
+def _place_reservations(office_id, wanted, entry_by_segment, report, cores=()):
+    """Give each reserved name, then each core server of a pair, a stable address from the top of its segment; drop
+    names no longer listed."""
     for segment_name, entry in entry_by_segment.items():
-        current = entry.get("reservations") or {}
-        kept = dict((name, addr) for name, addr in current.items() if wanted.get(name) == segment_name)
-        for name in sorted(set(current) - set(kept)):
-            report["reservations_dropped"].append("%s/%s/%s" % (office_id, segment_name, name))
-        new = sorted(name for name, seg in wanted.items() if seg == segment_name and name not in kept)
-        if new:
-            prefix = IPNetwork(entry["prefix"])
-            taken = set(kept.values())
-            candidate = prefix.broadcast - 1
-            for name in new:
-                while str(candidate) in taken:
-                    candidate -= 1
-                if candidate <= prefix.network + 1:
-                    raise SiteError(["ktc_site.offices[%s].segments[%s]: %s has no free address left in %s (it holds "
-                                     "%d reserved addresses). Fix: remove reservations or services, or use a bigger "
-                                     "segment." % (office_id, segment_name, name, prefix, len(taken))])
-                kept[name] = str(candidate)
-                taken.add(str(candidate))
-                report["reservations_added"].append("%s/%s/%s %s" % (office_id, segment_name, name, candidate))
-        if kept:
-            entry["reservations"] = kept
-        else:
-            entry.pop("reservations", None)
+        _place(entry, "reservations", sorted(name for name, seg in wanted.items() if seg == segment_name), office_id,
+               segment_name, report)
+        _place(entry, "cores", list(cores), office_id, segment_name, report)
 
 
 def _allocate_ipv6(site, ledger, report):
@@ -333,6 +353,7 @@ def allocate(site, ledger, release=()):
     check_ledger(new, site)
 
     headroom = site["headroom_percent"]
+    cores = core_names(site)
     pool = IPNetwork(site["address_pool"])
     mgmt = IPNetwork(site["management"]["prefix"])
     entries = [entry for _office, _segment, entry in _entries(new)]
@@ -345,15 +366,15 @@ def allocate(site, ledger, release=()):
         for segment in office["segments"]:
             entry = new["offices"].get(office["id"], {}).get(segment["name"])
             if entry is None:
-                wanted.append((prefixlen_for(segment["hosts"], headroom), office["id"], segment["name"],
+                wanted.append((prefixlen_for(segment["hosts"], headroom, len(cores)), office["id"], segment["name"],
                                segment["hosts"]))
-            elif host_capacity(IPNetwork(entry["prefix"]).prefixlen) < segment["hosts"]:
+            elif host_capacity(IPNetwork(entry["prefix"]).prefixlen, len(cores)) < segment["hosts"]:
                 errors.append("ktc_site.offices[%s].segments[%s].hosts: %d no longer fits its allocated prefix %s "
-                              "(%d hosts at most), and allocated prefixes never move. Fix: lower hosts, or add a "
-                              "second segment for the extra devices." % (office["id"], segment["name"],
-                                                                         segment["hosts"], entry["prefix"],
-                                                                         host_capacity(IPNetwork(entry["prefix"])
-                                                                                       .prefixlen)))
+                              "(%d hosts at most%s), and allocated prefixes never move. Fix: lower hosts, or add a "
+                              "second segment for the extra devices." % (
+                                  office["id"], segment["name"], segment["hosts"], entry["prefix"],
+                                  host_capacity(IPNetwork(entry["prefix"]).prefixlen, len(cores)),
+                                  " beside the two core servers' own addresses" if cores else ""))
     if errors:
         raise SiteError(errors)
 
@@ -385,7 +406,7 @@ def allocate(site, ledger, release=()):
     for office in site["offices"]:
         segments = new["offices"][office["id"]]
         _place_reservations(office["id"], _reserved_names(site, office),
-                            dict((s["name"], segments[s["name"]]) for s in office["segments"]), report)
+                            dict((s["name"], segments[s["name"]]) for s in office["segments"]), report, cores)
     return new, report
 
 
@@ -473,6 +494,8 @@ def segment_facts(site, ledger):
                 continue
             ipv6 = ipv6_facts(entry.get("prefix6") if site.get("ipv6") else None)
             reserved = entry.get("reservations") or {}
+            # A pair of core servers: each one's own address in the segment (the gateway is the pair's).
+            own = dict((name, entry["cores"][name]) for name in core_names(site) if name in (entry.get("cores") or {}))
             fqdn = "%s.%s.%s" % (segment["name"], office["id"], domain)
             reservations = [{"name": r["name"], "mac": r["mac"].lower(), "address": reserved[r["name"]],
                              "fqdn": "%s.%s.%s" % (r["name"], office["id"], domain)}
@@ -503,7 +526,8 @@ def segment_facts(site, ledger):
                 "broadcast": str(net.broadcast),
                 "gateway": str(net.network + 1),
                 "gateway_cidr": "%s/%d" % (net.network + 1, net.prefixlen),
-                "dhcp_pools": dhcp_pools(net, reserved.values()),
+                "dhcp_pools": dhcp_pools(net, list(reserved.values()) + list(own.values())),
+                "core_addresses": own,
                 "reverse_zones": reverse_zones(net),
                 "fqdn": fqdn,
                 "gateway_fqdn": "gw.%s" % fqdn,
@@ -527,6 +551,8 @@ def segment_facts(site, ledger):
             missing.extend("%s/%s/%s" % (office["id"], segment["name"], r["name"])
                            for r in office.get("reservations", [])
                            if r["segment"] == segment["name"] and r["name"] not in reserved)
+            missing.extend("%s/%s/core %s" % (office["id"], segment["name"], name)
+                           for name in core_names(site) if name not in own)
     if missing:
         raise SiteError(["segments not in the ledger yet: %s. Fix: run playbooks/allocate.yml (or site.yml) first."
                          % ", ".join(missing)])

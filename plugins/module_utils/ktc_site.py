@@ -92,15 +92,24 @@ def ipv4_address(value):
     return ip_address(value, 4)
 
 
-def prefixlen_for(hosts, headroom_percent=DEFAULT_HEADROOM_PERCENT):
-    """Smallest prefix length whose block holds ``hosts`` plus headroom, gateway, network and broadcast."""
-    needed = int(math.ceil(hosts * (100 + headroom_percent) / 100.0)) + OVERHEAD_ADDRESSES
+def prefixlen_for(hosts, headroom_percent=DEFAULT_HEADROOM_PERCENT, cores=0):
+    """Smallest prefix length whose block holds ``hosts`` plus headroom, gateway, network and broadcast, and the own
+    addresses of ``cores`` core servers when a pair shares the gateway."""
+    needed = int(math.ceil(hosts * (100 + headroom_percent) / 100.0)) + OVERHEAD_ADDRESSES + cores
     return min(SMALLEST_PREFIXLEN, 32 - (needed - 1).bit_length())
 
 
-def host_capacity(prefixlen):
-    """Hosts a segment of this prefix length can serve (its gateway excluded)."""
-    return 2 ** (32 - prefixlen) - OVERHEAD_ADDRESSES
+def host_capacity(prefixlen, cores=0):
+    """Hosts a segment of this prefix length can serve (its gateway, and the own addresses of ``cores`` core servers
+    of a pair, excluded)."""
+    return 2 ** (32 - prefixlen) - OVERHEAD_ADDRESSES - cores
+
+
+def core_names(site):
+    """The core servers that share each segment's gateway (ktc_site.cores, the preferred first), or [] for one core:
+    one core needs no address of its own beside the gateway's."""
+    cores = site.get("cores")
+    return [cores["preferred"], cores["standby"]] if cores else []
 
 
 # --------------------------------------------------------------------------------------------
@@ -222,6 +231,27 @@ def _validate_uplinks(site, errors):
                           % (where, uplink.get("bandwidth_mbit")))
     first = uplinks[0] if isinstance(uplinks[0], dict) else {}
     return first.get("bandwidth_mbit") if is_int(first.get("bandwidth_mbit")) else None
+
+
+def _validate_cores(site, errors):
+    """ktc_site.cores, for two core servers: {preferred, standby}, the inventory names of core_routers' two hosts. Each
+    segment's gateway becomes an address the pair shares, held by the preferred one while it runs; each server keeps an
+    address of its own in every segment (from the ledger). Left out, one core holds the gateways."""
+    cores = site.get("cores")
+    if cores is None:
+        return
+    if not isinstance(cores, dict) or set(cores) != {"preferred", "standby"}:
+        errors.append("ktc_site.cores: %r must be {preferred: <core>, standby: <core>}, the inventory names of the two "
+                      "core servers. Fix: name both, or leave cores out for one core server." % (cores,))
+        return
+    for key in ("preferred", "standby"):
+        problem = grammar.host(cores[key])
+        if problem:
+            errors.append("ktc_site.cores.%s: %r %s. Fix: give the inventory name of a host of core_routers."
+                          % (key, cores[key], problem))
+    if cores["preferred"] == cores["standby"]:
+        errors.append("ktc_site.cores: preferred and standby are both %r; a pair is two servers. Fix: name the second "
+                      "core server as standby, or leave cores out for one." % (cores["preferred"],))
 
 
 def _validate_services(site, macs, errors):
@@ -416,6 +446,7 @@ def validate_site(site):
         errors.append("ktc_site.domain: %r is not a DNS domain such as ktc.sumbawabaratkab.go.id."
                       % (site.get("domain"),))
     _validate_network_plan(site, errors)
+    _validate_cores(site, errors)
     uplink_mbit = _validate_uplinks(site, errors)
     _validate_ipv6(site, [uplink.get("name") for uplink in site.get("uplinks") or [] if isinstance(uplink, dict)],
                    errors)

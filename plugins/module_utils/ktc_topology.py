@@ -55,7 +55,7 @@ def wiring_from_inventory(hostvars, groups):
     core = None
     if cores:
         values = hostvars[cores[0]]
-        core = {"name": cores[0], "management_address": values.get("ktc_management_address"),
+        core = {"name": cores[0], "servers": cores, "management_address": values.get("ktc_management_address"),
                 "uplinks": values.get("ktc_uplinks")}
     switches = []
     # Switches in planned_switches are not installed yet: part of the model (validated, drawn), never configured.

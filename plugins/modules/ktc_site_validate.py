@@ -46,6 +46,10 @@ options:
         description: Inventory hostname of core.
         type: str
         required: true
+      servers:
+        description: Every host of C(core_routers); more than one is refused until a pair is installed (C(ktc_site.cores)).
+        type: list
+        elements: str
       management_address:
         description: Core's address in the management prefix (C(ktc_management_address)).
         type: str
@@ -186,6 +190,7 @@ def main():
             )),
             core=dict(type="dict", options=dict(
                 name=dict(type="str", required=True),
+                servers=dict(type="list", elements="str"),
                 management_address=dict(type="str"),
                 uplinks=dict(type="list", elements="dict"),
             )),
