@@ -257,11 +257,12 @@ def _reserved_names(site, office):
 def _place(entry, key, names, office_id, segment_name, report):
     """Give each of ``names`` a stable address from the top of the segment ``entry`` under ``entry[key]``, below every
     address the segment already holds (reservations and the core servers' own); drop names no longer listed."""
-    where = "%s/%s" % (office_id, segment_name)
+    # Reported as office/segment/name, a core server's as office/segment/core name.
+    where = "%s/%s/%s" % (office_id, segment_name, "core " if key == "cores" else "")
     current = entry.get(key) or {}
     kept = dict((name, addr) for name, addr in current.items() if name in names)
     for name in sorted(set(current) - set(kept)):
-        report["reservations_dropped"].append("%s/%s%s" % (where, "core " if key == "cores" else "", name))
+        report["reservations_dropped"].append(where + name)
     new = [name for name in names if name not in kept]
     if new:
         prefix = IPNetwork(entry["prefix"])
@@ -278,8 +279,7 @@ def _place(entry, key, names, office_id, segment_name, report):
                                  % (office_id, segment_name, what, prefix, len(taken))])
             kept[name] = str(candidate)
             taken.add(str(candidate))
-            report["reservations_added"].append("%s/%s%s %s" % (where, "core " if key == "cores" else "", name,
-                                                                candidate))
+            report["reservations_added"].append("%s%s %s" % (where, name, candidate))
     if kept:
         entry[key] = kept
     else:
