@@ -11,14 +11,15 @@ name: ktc_wiring
 short_description: The inventory's wiring (core and every access switch) as plain data
 version_added: "1.0.0"
 description:
-  - Reads, for core (the first host of C(core_routers)) and every host of C(access_switches) and of
-    C(planned_switches) (switches not installed yet, marked C(planned)), the inventory
+  - "Reads, for core (every host of C(core_routers), one or a pair named in C(ktc_site.cores)) and every host of
+    C(access_switches) and of C(planned_switches) (switches not installed yet, marked C(planned)), the inventory
     variables that describe how KTC is wired, and returns them as plain dicts, so that no play or role scans
-    C(hostvars) itself. M(ktc_site_validate) checks the result; the C(ktc_topology) filter builds the model from it.
+    C(hostvars) itself. M(ktc_site_validate) checks the result; the C(ktc_topology) filter builds the model from it."
   - "Per switch: C(ktc_switch_platform), C(ktc_management_address), C(ktc_parent), C(ktc_parent_port) (a list for an
     LACP bond, named C(ktc_parent_bond)), C(ktc_switch_uplink) (a list for a bond, C(ktc_switch_uplink_bond)),
     C(ktc_office), C(ktc_switch_access_ports), C(ktc_switch_ports), C(ktc_switch_offices) (the offices a planned
-    switch will serve), and the older C(ktc_core_port)."
+    switch will serve), C(ktc_switch_uplink_standby) and C(ktc_switch_uplink_standby_bond) (below a pair of core
+    servers, the link to the standby one), and the older C(ktc_core_port)."
 positional: hostvars
 options:
   _input:
@@ -42,12 +43,16 @@ _value:
   description: The wiring.
   type: dict
   contains:
-    core: {description: "Core's {name, management_address, uplinks}, or null without core_routers.", type: dict}
+    core:
+      description: >-
+        Core's {name, management_address, uplinks} (its first server's), with servers, the same of each host of
+        core_routers; null without core_routers.
+      type: dict
     switches:
       description: >-
         One dict per access switch: name, platform, management_address, parent, parent_port, parent_bond, uplink,
-        uplink_bond, office, access_ports, ports, serves, planned, core_port (null where the inventory does not set
-        them).
+        uplink_bond, uplink_standby, uplink_standby_bond, office, access_ports, ports, serves, planned, core_port
+        (null where the inventory does not set them).
       type: list
       elements: dict
     paths:

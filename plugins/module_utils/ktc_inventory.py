@@ -54,35 +54,69 @@ LINK_LOCAL6 = IPNetwork("fe80::/10")
 
 
 def _validate_core_servers(site, servers, errors):
-    """Group core_routers against ktc_site.cores: one core server today. The site model may already name a pair (the
-    ledger then keeps each server's own address in every segment), but the roles do not install the failover yet
-    (keepalived, conntrackd, Kea's HA hook): two hosts would each be configured as the one core, with the same
-    gateway addresses, and are refused."""
+    """Group core_routers against ktc_site.cores: one host, or the two the site model names as a pair. Returns the
+    pair's names, or [] for one core."""
     pair = core_names(site)
-    if len(servers) > 1:
-        errors.append("group core_routers: %s are %d hosts; the roles install one core server, and a pair's failover "
-                      "(keepalived, conntrackd, Kea's HA hook) is not installed yet, so both would hold the same "
-                      "gateways. Fix: keep one host in core_routers%s." % (
-                          ", ".join(map(str, servers)), len(servers),
-                          " (ktc_site.cores may name the pair meanwhile)" if not pair else ""))
-    elif pair and servers[0] not in pair:
-        errors.append("group core_routers: %s is not one of the pair ktc_site.cores names (%s, %s). Fix: name the "
-                      "inventory's core server in ktc_site.cores, or leave cores out." % (servers[0], pair[0], pair[1]))
+    names = [server.get("name") for server in servers]
+    if len(names) > 2:
+        errors.append("group core_routers: %s are %d hosts; core is one server or a pair. Fix: keep one or two."
+                      % (", ".join(map(str, names)), len(names)))
+    elif len(names) == 2 and not pair:
+        errors.append("group core_routers: %s are two hosts, and ktc_site.cores does not name them as a pair; both "
+                      "would hold every gateway. Fix: set ktc_site.cores to {preferred: %s, standby: %s} (the one "
+                      "that holds the gateways while both run first), or keep one host." % (
+                          " and ".join(map(str, names)), names[0], names[1]))
+    elif pair and [name for name in names if name not in pair]:
+        errors.append("group core_routers: %s %s not of the pair ktc_site.cores names (%s, %s). Fix: name the "
+                      "inventory's core servers in ktc_site.cores, or leave cores out for one core server." % (
+                          ", ".join(name for name in names if name not in pair),
+                          "is" if len([name for name in names if name not in pair]) == 1 else "are", pair[0], pair[1]))
+    elif pair and len(names) == 1:
+        missing = [name for name in pair if name not in names][0]
+        errors.append("group core_routers: ktc_site.cores names the pair %s and %s, and %s is not a host of it; the "
+                      "pair's gateways would be left to a server that does not run. Fix: add %s to core_routers "
+                      "(cabled like %s), or leave ktc_site.cores out for one core server."
+                      % (pair[0], pair[1], missing, missing, names[0]))
+    return pair if len(names) <= 2 else []
 
 
 def validate_core(site, core, errors, addresses):
-    """Check core's wiring; record its management address in ``addresses`` ({address: host})."""
+    """Check the wiring of core's servers (one, or a pair); record their management addresses in ``addresses``
+    ({address: host}); return the interfaces of core's uplinks."""
     if not core:
         return set()
-    where = "host %s" % core.get("name")
-    problem = grammar.host(core.get("name"))
-    if problem:
-        errors.append("%s: the inventory host name %r %s." % (where, core.get("name"), problem))
-    _validate_core_servers(site, core.get("servers") or [core.get("name")], errors)
+    servers = ktc_topology.core_servers(core)
+    pair = _validate_core_servers(site, servers, errors)
     management = IPNetwork(site["management"]["prefix"])
-    address = _host_address(core.get("management_address"), management, where, "ktc_management_address", errors)
-    if address is not None:
-        addresses[address] = core.get("name")
+    if pair:
+        # The pair's management gateway (the first address, as for one core): keepalived moves it to the active one.
+        addresses[management.network + 1] = "the pair's management gateway, which keepalived moves to the active server"
+    interfaces = set()
+    for server in servers:
+        where = "host %s" % server.get("name")
+        problem = grammar.host(server.get("name"))
+        if problem:
+            errors.append("%s: the inventory host name %r %s." % (where, server.get("name"), problem))
+        address = _host_address(server.get("management_address"), management, where, "ktc_management_address",
+                                errors)
+        if address is not None and address in addresses:
+            errors.append("%s: ktc_management_address %s is taken by %s. Fix: give each core server an address of its "
+                          "own in %s, such as %s and %s." % (where, address, addresses[address], management,
+                                                      management.network + 2, management.network + 3))
+        elif address is not None:
+            addresses[address] = server.get("name")
+        interfaces = _validate_uplinks(site, server, where, errors)
+    first = servers[0]
+    for server in servers[1:]:
+        if server.get("uplinks") != first.get("uplinks"):
+            errors.append("host %s: ktc_uplinks differ from %s's; the pair shares each uplink (its public address moves "
+                          "to the active server) and is wired alike. Fix: give both the same ktc_uplinks (in "
+                          "group_vars of core_routers)." % (server.get("name"), first.get("name")))
+    return interfaces
+
+
+def _validate_uplinks(site, core, where, errors):
+    """Check one core server's ktc_uplinks against the site's uplinks; return their interfaces."""
     interfaces = set()
     wanted = [uplink["name"] for uplink in site["uplinks"]]
     uplinks = core.get("uplinks")
@@ -261,7 +295,7 @@ def validate_switches(site, switches, events=(), core=None):
             address = _host_address(switch.get("management_address"), management, where, "ktc_management_address",
                                     errors)
             if address is not None and address in addresses:
-                errors.append("%s: ktc_management_address %s is also %s's. Fix: give each device its own address."
+                errors.append("%s: ktc_management_address %s is taken by %s. Fix: give each device its own address."
                               % (where, address, addresses[address]))
             elif address is not None:
                 addresses[address] = name
@@ -271,7 +305,8 @@ def validate_switches(site, switches, events=(), core=None):
     normalised, used_ports, _ = ktc_topology.check_wiring(site, core, valid, errors)
     declared = {}
     for switch in normalised:
-        access = dict((port, what) for port, what in used_ports[switch["name"]].items() if what != "the uplink")
+        access = dict((port, what) for port, what in used_ports[switch["name"]].items()
+                      if what not in (ktc_topology.UPLINK, ktc_topology.UPLINK_STANDBY))
         declared[switch["name"]] = dict(
             (port, (office or switch.get("office"), segment)) for port, key in access.items()
             for office, _, segment in [str(key).rpartition("/")])

@@ -103,12 +103,18 @@ def switch_config(site, switch, gateway, max_macs, mac_timeout_s, dhcp_per_s):
     management_vlan = site["management"]["vlan"]
     parking = site.get("parking_vlan", DEFAULT_PARKING_VLAN)
     prefix_length = site["management"]["prefix"].split("/")[1]
-    uplink = switch["uplink"]["interface"]
     access = switch["access"]
-    links = [switch["uplink"]] + switch["downlinks"]
+    # The links towards core (the uplink; below a pair of core servers, also the one to the standby), then those down.
+    # Labels by position: the model's dicts may come back as new objects each time they are read (Ansible's lazy
+    # containers), so they are never compared by identity.
+    uplinks = list(switch["uplinks"])
+    towards = "core" if switch.get("depth", 1) == 1 else switch.get("parent")
+    links = [(link, "trunk to %s" % (towards if index == 0 else towards + " (standby)"), True)
+             for index, link in enumerate(uplinks)]
+    links += [(link, "trunk to %s" % link["switch"], False) for link in switch["downlinks"]]
     # A bond's member ports belong to its link: never parked.
     named = set(canonical(port["name"]) for port in access) \
-        | set(canonical(name) for link in links for name in [link["interface"]] + list(link.get("members") or []))
+        | set(canonical(name) for link, _, _ in links for name in [link["interface"]] + list(link.get("members") or []))
     unused = [port for port in expand_ports(switch.get("ports") or [])[0] if canonical(port) not in named]
     svi = "Vlan%d" % management_vlan
     # The VLANs of every segment below this switch (its uplink carries exactly those), plus management.
@@ -120,15 +126,14 @@ def switch_config(site, switch, gateway, max_macs, mac_timeout_s, dhcp_per_s):
         # Suspended: no port of it forwards a frame. Not also shut down: ios_vlans (cisco.ios 11.1.1) renders
         # `no shutdown` for either value of `shutdown` it is given, so `enabled` would change on every run.
         vlans.append({"vlan_id": parking, "name": "parking", "state": "suspend", "shutdown": "disabled"})
-    towards = "core" if switch.get("depth", 1) == 1 else switch.get("parent")
     interfaces, l2_interfaces, lag_interfaces = [], [], []
     # DHCP replies come only from core, above: the uplink is trusted. A switch below inspects its own access ports,
     # so ARP from a downlink is trusted too; DHCP from below is not (no server sits there).
     ipv6 = bool(switch.get("gateways6"))
-    guard_interfaces = {uplink: ["ip dhcp snooping trust", "ip arp inspection trust"]
-                        + (["ipv6 snooping attach-policy %s" % UPLINK_SNOOPING_POLICY] if ipv6 else [])}
-    for link in links:
-        label = "trunk to %s" % (towards if link is switch["uplink"] else link["switch"])
+    guard_interfaces = dict((link["interface"], ["ip dhcp snooping trust", "ip arp inspection trust"]
+                             + (["ipv6 snooping attach-policy %s" % UPLINK_SNOOPING_POLICY] if ipv6 else []))
+                            for link in uplinks)
+    for link, label, upward in links:
         # Each trunk carries exactly management and the VLANs below it, tagged; the native VLAN stays VLAN 1, which is
         # not allowed, so no untagged frame crosses it; no DTP on any link.
         trunk = {"mode": "trunk", "nonegotiate": True, "trunk": {"allowed_vlans": [str(management_vlan)] + [
@@ -143,7 +148,7 @@ def switch_config(site, switch, gateway, max_macs, mac_timeout_s, dhcp_per_s):
                 interfaces.append({"name": member, "description": "%s, in %s" % (label, link["interface"]),
                                    "enabled": True})
                 l2_interfaces.append(dict(trunk, name=member))
-        if link is not switch["uplink"]:
+        if not upward:
             guard_interfaces[link["interface"]] = ["ip arp inspection trust"]
     access_lines = [
         "switchport port-security maximum %d" % max_macs,

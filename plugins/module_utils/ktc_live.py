@@ -195,12 +195,15 @@ def _interface_line(name, item):
         item["master"] or "-", ",".join(item["addresses"]) or "-")
 
 
-def networkd(run, files):
+def networkd(run, files, moving=()):
     """The interfaces the bundle's networkd files declare, as they run (ip -d addr): each exists with its kind,
     VLAN id, parent, bond or bridge and exactly its addresses (IPv6 link-local ones only when declared); no VLAN device
     runs that no file declares. Repairs: an address nobody declared is deleted, a declared one missing is added, a VLAN device
-    undeclared is deleted, one missing (or on the wrong parent or id) is created as declared."""
+    undeclared is deleted, one missing (or on the wrong parent or id) is created as declared.
+    ``moving``: [{interface, address}] that keepalived adds and removes (a pair of core servers' shared addresses), on
+    the active server only: neither required here nor removed."""
     declared = parse_networkd(files)
+    moved = set((item["interface"], item["address"]) for item in moving)
     rc, out, err = run(["ip", "-j", "-d", "addr", "show"])
     if rc != 0:
         raise RuntimeError("ip addr show failed: %s" % err.strip())
@@ -217,8 +220,8 @@ def networkd(run, files):
             "parent": link.get("link") if info.get("info_kind") == "vlan" else None,
             "master": link.get("master"),
             "addresses": sorted(address for a, address in zip(link.get("addr_info") or [], addresses)
-                                if not (a.get("family") == "inet6" and a.get("scope") == "link")
-                                or address in declared_addresses),
+                                if (not (a.get("family") == "inet6" and a.get("scope") == "link")
+                                    or address in declared_addresses) and (link["ifname"], address) not in moved),
         }
     live, intended = [], []
     deletes, restart, creates, addresses = [], False, [], []
@@ -355,7 +358,7 @@ def bridge(run, files, path, args=None):
 
 
 def _networkd(run, files, path, args=None):
-    return networkd(run, _under(files, path))
+    return networkd(run, _under(files, path), (args or {}).get("moving") or ())
 
 
 def sysctl(run, files, path, args=None, proc="/proc/sys"):

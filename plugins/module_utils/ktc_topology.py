@@ -8,13 +8,17 @@ segments every trunk carries. Computed once, in Python; the roles, verify and th
 Input, one dict per switch (what ``wiring_from_inventory`` reads from the inventory's host variables):
   {name, platform, management_address, parent, parent_port, parent_bond, uplink, uplink_bond, office,
    access_ports: {segment or office/segment: [port]}, ports, serves: [office], planned}
+Core is one server, or a pair (ktc_site.cores; both hosts of core_routers, wired alike): a switch below a pair names
+either server as ``parent`` and has a second link up, ``uplink_standby``, to the standby one.
 ``parent`` is core's inventory name or another switch's; ``parent_port`` a port of the parent, or a list of
 ports (an LACP bond, named ``parent_bond`` on the parent); ``uplink`` the switch's own port towards its parent,
 or a list (``uplink_bond``). A switch written the old way, with ``core_port`` only, hangs off core on that port.
 
 Output of ``build``: {"core": {name, trunks: [...], bonds, bond_members, segments: [facts of the segments served],
                                management: {prefix, vlan, reverse_zones, prefix6, gateway6, ...} (ktc_ipam),
-                               reverse_zones: [every in-addr.arpa and ip6.arpa zone of the ledger's segments]},
+                               management_bridge, reverse_zones: [every in-addr.arpa and ip6.arpa zone of the
+                               ledger's segments], pair: a pair of core servers (_pair) or None, moving: [the
+                               addresses keepalived moves between them]},
                       "switches": {name: {..., access: [...], uplink: {...}, downlinks: [...], trunks, bonds,
                                           bond_members, interfaces, vlans: [...], gateways6: [...]}},
                       "order": [switch names, parents before children], "planned": [switch names]}
@@ -30,14 +34,14 @@ __metaclass__ = type
 
 import re
 
-from netaddr import IPAddress
+from netaddr import IPAddress, IPNetwork
 
 try:
     from ansible.module_utils import ktc_grammar as grammar
-    from ansible.module_utils.ktc_site import SiteError
+    from ansible.module_utils.ktc_site import SiteError, core_names
 except ImportError:  # outside a module (filters, tests, benchmarks): plugins/module_utils is on sys.path
     import ktc_grammar as grammar
-    from ktc_site import SiteError
+    from ktc_site import SiteError, core_names
 
 # The inventory variables of a switch, and the key each has in the wiring.
 SWITCH_VARS = (
@@ -45,18 +49,17 @@ SWITCH_VARS = (
     ("uplink_bond", "ktc_switch_uplink_bond"), ("management_address", "ktc_management_address"),
     ("parent", "ktc_parent"), ("parent_port", "ktc_parent_port"), ("parent_bond", "ktc_parent_bond"),
     ("core_port", "ktc_core_port"), ("access_ports", "ktc_switch_access_ports"), ("ports", "ktc_switch_ports"),
-    ("serves", "ktc_switch_offices"),
+    ("serves", "ktc_switch_offices"), ("uplink_standby", "ktc_switch_uplink_standby"),
+    ("uplink_standby_bond", "ktc_switch_uplink_standby_bond"),
 )
 
 
 def wiring_from_inventory(hostvars, groups):
     """The core and the switches of an inventory as plain dicts: {"core": {...} or None, "switches": [...]}."""
-    cores = list(groups.get("core_routers") or [])
-    core = None
-    if cores:
-        values = hostvars[cores[0]]
-        core = {"name": cores[0], "servers": cores, "management_address": values.get("ktc_management_address"),
-                "uplinks": values.get("ktc_uplinks")}
+    # Each host of core_routers (a pair of core servers is two): its own management address and its uplinks.
+    servers = [{"name": name, "management_address": hostvars[name].get("ktc_management_address"),
+                "uplinks": hostvars[name].get("ktc_uplinks")} for name in groups.get("core_routers") or []]
+    core = dict(servers[0], servers=servers) if servers else None
     switches = []
     # Switches in planned_switches are not installed yet: part of the model (validated, drawn), never configured.
     for group, planned in (("access_switches", False), ("planned_switches", True)):
@@ -124,13 +127,30 @@ def _ports(value):
     return list(value) if isinstance(value, (list, tuple)) else [value]
 
 
-def normalise(switch, core_name):
-    """The switch with parent/parent_port filled in from the old ``core_port`` form, and port lists as lists."""
+def core_servers(core):
+    """Core's servers (the hosts of core_routers): core itself (its fields are its first server's), then the second
+    server of a pair; [] without core."""
+    if not core:
+        return []
+    return [core] + list(core.get("servers") or [core])[1:]
+
+
+def core_server_names(core):
+    """The inventory names of core's servers, or [] without core."""
+    return [server.get("name") for server in core_servers(core)]
+
+
+def normalise(switch, core_name, core_servers=()):
+    """The switch with parent/parent_port filled in from the old ``core_port`` form, a parent naming either server of
+    a core pair made core's name, and port lists as lists."""
     switch = dict(switch)
     if switch.get("parent") is None and switch.get("parent_port") is None and switch.get("core_port") is not None:
         switch["parent"], switch["parent_port"] = core_name, switch["core_port"]
+    if switch.get("parent") in core_servers:
+        switch["parent"] = core_name
     switch["parent_ports"] = _ports(switch.get("parent_port"))
     switch["uplink_ports"] = _ports(switch.get("uplink"))
+    switch["standby_ports"] = _ports(switch.get("uplink_standby"))
     switch["planned"] = bool(switch.get("planned"))
     return switch
 
@@ -154,8 +174,41 @@ def natural(name):
     return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", str(name))]
 
 
-def _validate_links(switches, core, core_interfaces, management_vlan, errors):
-    """Parents exist, no loops, no port holds two links; returns {name: depth} of the switches reachable from core."""
+def _validate_standby_link(switch, core, pair, errors):
+    """A switch below a pair of core servers has a link to each, alike (``ktc_parent_port`` names the port(s) on both
+    servers); its link to the standby one is ``ktc_switch_uplink_standby``. Any other switch has none."""
+    where = "switch %s" % switch["name"]
+    ports, standby = switch["parent_ports"] or [], switch["standby_ports"]
+    if switch.get("parent") != core or not pair:
+        if standby is not None or switch.get("uplink_standby_bond") is not None:
+            errors.append("%s: ktc_switch_uplink_standby is the link to the standby core server, and only a switch "
+                          "whose parent is a pair of core servers (ktc_site.cores) has one. Fix: remove it%s." % (
+                              where, "" if pair else ", or name the pair in ktc_site.cores"))
+        return
+    if standby is None:
+        errors.append("%s: it hangs off core, and core is a pair (%s): without a link to %s too, the standby server "
+                      "would have no trunk to it and could not take over its segments. Fix: cable the same port(s) of "
+                      "%s (%s) to this switch and name the switch's end in ktc_switch_uplink_standby." % (
+                          where, " and ".join(pair), pair[1], pair[1], ", ".join(ports)))
+    elif len(standby) != len(ports):
+        errors.append("%s: ktc_switch_uplink_standby names %d port(s) and ktc_parent_port %d; the pair is wired alike, "
+                      "so the link to each server has as many ports. Fix: list the switch's own ports of the link to %s."
+                      % (where, len(standby), len(ports), pair[1]))
+    elif len(standby) > 1 or switch.get("uplink_standby_bond") is not None:
+        problem = grammar.bond(switch.get("uplink_standby_bond"), switch.get("platform"))
+        if problem:
+            errors.append("%s: ktc_switch_uplink_standby_bond %r %s. Fix: name the bond of %s on this switch (bond1; "
+                          "Port-channel2 on IOS)." % (where, switch.get("uplink_standby_bond"), problem,
+                                                      ", ".join(standby)))
+        elif switch.get("uplink_standby_bond") == switch.get("uplink_bond"):
+            errors.append("%s: ktc_switch_uplink_standby_bond and ktc_switch_uplink_bond are both %s; the links to the "
+                          "two core servers are two bonds. Fix: give the second its own name (bond1)."
+                          % (where, switch.get("uplink_bond")))
+
+
+def _validate_links(switches, core, core_interfaces, management_vlan, errors, pair=()):
+    """Parents exist, no loops, no port holds two links; returns {name: depth} of the switches reachable from core.
+    ``pair``: the names of a pair of core servers (ktc_site.cores), whose switches are wired to both."""
     by_name = dict((s["name"], s) for s in switches)
     parent_ports = {}
     for switch in switches:
@@ -217,6 +270,7 @@ def _validate_links(switches, core, core_interfaces, management_vlan, errors):
             if problem:
                 errors.append("%s: ktc_switch_uplink_bond %r %s. Fix: name the bond of %s on this switch (bond0; "
                               "Port-channel1 on IOS)." % (where, switch.get("uplink_bond"), problem, ", ".join(uplinks)))
+        _validate_standby_link(switch, core, pair, errors)
     # The same walk up the parents as the paths an event or an onboarding converges (_paths).
     depth = {}
     for name, path in _paths(switches).items():
@@ -237,15 +291,17 @@ def _validate_ports(switch, offices, errors):
     where = "switch %s" % switch["name"]
     platform = switch.get("platform")
     used = {}
-    for port in switch["uplink_ports"] or []:
-        problem = grammar.interface(port, platform)
-        if problem:
-            errors.append("%s: ktc_switch_uplink %r %s. Fix: name the port that trunks towards the parent." % (
-                where, port, problem))
-        elif port in used:
-            errors.append("%s: ktc_switch_uplink names %s twice." % (where, port))
-        else:
-            used[port] = "the uplink"
+    for field, ports, what in (("ktc_switch_uplink", switch["uplink_ports"], UPLINK),
+                               ("ktc_switch_uplink_standby", switch["standby_ports"], UPLINK_STANDBY)):
+        for port in ports or []:
+            problem = grammar.interface(port, platform)
+            if problem:
+                errors.append("%s: %s %r %s. Fix: name the port that trunks towards the parent." % (
+                    where, field, port, problem))
+            elif port in used:
+                errors.append("%s: %s names %s, which is already %s." % (where, field, port, used[port]))
+            else:
+                used[port] = what
     serves = switch.get("serves") or []
     if not isinstance(serves, list):
         errors.append("%s: ktc_switch_offices must list office ids." % where)
@@ -284,15 +340,20 @@ def _validate_ports(switch, offices, errors):
     return used
 
 
+# What a switch's port holds when it is one end of the switch's link towards core (the other holds access ports).
+UPLINK, UPLINK_STANDBY = "the uplink", "the uplink to the standby core"
+
+
 def check_wiring(site, core, switches, errors):
     """Validate the wiring against the site model, adding each problem to ``errors``; return the normalised switches,
     {switch: {port: what it holds}} and {switch: depth below core} (1 for core's own children)."""
     core_name = core["name"] if core else "core"
     core_interfaces = set(u.get("interface") for u in (core or {}).get("uplinks") or [] if isinstance(u, dict))
     offices = dict((office["id"], office) for office in site["offices"])
-    switches = [normalise(switch, core_name) for switch in switches]
+    switches = [normalise(switch, core_name, core_server_names(core)) for switch in switches]
     used_ports = dict((switch["name"], _validate_ports(switch, offices, errors)) for switch in switches)
-    depth = _validate_links(switches, core_name, core_interfaces, site["management"]["vlan"], errors)
+    depth = _validate_links(switches, core_name, core_interfaces, site["management"]["vlan"], errors,
+                            core_names(site))
     for switch in switches:
         for port in switch["parent_ports"] or []:
             parent = switch.get("parent")
@@ -322,6 +383,9 @@ def build(site, segment_facts, core, switches, events=(), management=None):
         children.setdefault(switch["parent"], []).append(switch)
 
     model = {}
+    # A pair of core servers: their own management addresses, which no access port may claim either.
+    pair_management = [server.get("management_address") for server in core_servers(core)
+                       if server.get("name") in core_names(site)]
 
     def walk(switch):
         access = []
@@ -338,13 +402,23 @@ def build(site, segment_facts, core, switches, events=(), management=None):
                                    "to " + child["name"]))
         uplink = _link(switch, switch["uplink_ports"], switch.get("uplink_bond"), served, facts, order,
                        "to core" if depth[switch["name"]] == 1 else "to " + switch["parent"])
+        # Below a pair of core servers: a second link up, to the standby server, carrying the same VLANs.
+        uplinks = [uplink]
+        if switch["standby_ports"]:
+            uplinks.append(_link(switch, switch["standby_ports"], switch.get("uplink_standby_bond"), served, facts,
+                                 order, "to core (standby)"))
         model[switch["name"]] = dict(
             switch, depth=depth[switch["name"]], access=access, downlinks=downlinks, uplink=uplink,
+            # The links towards core (the uplink, then the one to a pair's standby server), and their interfaces: where
+            # core's replies (DHCP, router advertisements) come from.
+            uplinks=uplinks, upward=[link["interface"] for link in uplinks],
             offices=sorted(set(a["office"] for a in access) | set(switch.get("serves") or [])),
             vlans=sorted(facts[key]["vlan"] for key in served),
-            interfaces=[link["interface"] for link in [uplink] + downlinks] + [port["name"] for port in access],
+            interfaces=[link["interface"] for link in uplinks + downlinks] + [port["name"] for port in access],
+            gateways=_gateways(uplink["segments"], management, pair_management),
             **_gateways6(uplink["segments"], management),
-            **_trunk_files([dict(uplink, kind="uplink")] + [dict(link, kind="downlink") for link in downlinks]))
+            **_trunk_files([dict(link, kind="uplink") for link in uplinks]
+                           + [dict(link, kind="downlink") for link in downlinks]))
         return served
 
     trunks, served, errors = [], {}, []
@@ -360,7 +434,7 @@ def build(site, segment_facts, core, switches, events=(), management=None):
     if errors:
         raise SiteError(errors)
     return {
-        "core": dict(_trunk_files(trunks), name=core_name, management=management,
+        "core": dict(_trunk_files(trunks), name=core_name, management=management, management_bridge=MANAGEMENT_BRIDGE,
                      segments=[facts[key] for key in sorted(served, key=order.get)],
                      reverse_zones=_reverse_zones(segment_facts, management),
                      shaping=_shaping(site, segment_facts, (core or {}).get("uplinks") or []),
@@ -370,11 +444,81 @@ def build(site, segment_facts, core, switches, events=(), management=None):
                      # The uplinks with IPv6 whose ISP does not route the site's prefix: it leaves them translated.
                      translated6=[uplink["interface"] for uplink in (core or {}).get("uplinks") or []
                                   if site.get("ipv6") and uplink.get("address6")
-                                  and uplink["name"] != site["ipv6"].get("routed_by")]),
+                                  and uplink["name"] != site["ipv6"].get("routed_by")],
+                     **_pair_facts(site, core, [facts[key] for key in sorted(served, key=order.get)], management)),
         "switches": model,
         "order": [name for name, _ in sorted(depth.items(), key=lambda item: (item[1], item[0]))],
         "planned": sorted(switch["name"] for switch in switches if switch["planned"]),
     }
+
+
+# The bridge on core that joins the management VLAN of every trunk, where core's management address lives.
+MANAGEMENT_BRIDGE = "br-mgmt"
+
+# VRRP priorities: the preferred server wins while both run; keepalived moves every address to the other when it stops.
+PRIORITY_PREFERRED, PRIORITY_STANDBY = 150, 100
+
+
+def vrid(vlan):
+    """The VRRP router id of a VLAN's instance: the VLAN ID itself up to 255, folded into 1-255 above (an id need only
+    be unique on its own link, and each instance has its VLAN to itself)."""
+    return (vlan - 1) % 255 + 1
+
+
+def _pair(site, core, segments, management):
+    """A pair of core servers (ktc_site.cores), or None for one core: each server's own addresses and VRRP priority, and
+    the VRRP instances both run, one per served segment and one for management, all in one sync group (the gateways
+    and the uplinks move together). The gateways are the instances' virtual addresses; a segment's IPv6 gateway and
+    link-local address, management's IPv6 address and the uplinks' public addresses ride along as excluded addresses
+    (moved, not advertised)."""
+    names = core_names(site)
+    if not names or not core or not management:
+        return None
+    by_name = dict((server["name"], server) for server in core_servers(core))
+    prefixlen = IPNetwork(management["prefix"]).prefixlen
+    gateway = str(IPNetwork(management["prefix"]).network + 1)
+    servers = {}
+    for index, name in enumerate(names):
+        peer = names[1 - index]
+        servers[name] = {
+            "name": name, "preferred": index == 0, "peer": peer,
+            "priority": PRIORITY_PREFERRED if index == 0 else PRIORITY_STANDBY,
+            "management_address": by_name[name]["management_address"],
+            "peer_management_address": by_name[peer]["management_address"],
+            # {segment interface: the server's own address with the segment's prefix length}
+            "addresses": dict((fact["interface"], "%s/%d" % (fact["core_addresses"][name], fact["prefixlen"]))
+                              for fact in segments),
+            # Every own address (management's first): where its VRRP adverts come from.
+            "own_addresses": [by_name[name]["management_address"]] + [fact["core_addresses"][name] for fact in segments],
+        }
+
+    def on(interface, addresses):
+        return [{"address": address, "interface": interface} for address in addresses]
+
+    uplinks = core.get("uplinks") or []
+    instances = [{
+        "name": "management", "interface": MANAGEMENT_BRIDGE, "vrid": vrid(management["vlan"]),
+        "addresses": on(MANAGEMENT_BRIDGE, ["%s/%d" % (gateway, prefixlen)]),
+        "excluded": on(MANAGEMENT_BRIDGE, [management["gateway6_cidr"]] if management.get("prefix6") else [])
+        + [item for uplink in uplinks
+           for item in on(uplink["interface"], [uplink[key] for key in ("address", "address6") if uplink.get(key)])],
+    }]
+    instances.extend({
+        "name": "%s-%s" % (fact["office"], fact["segment"]), "interface": fact["interface"], "vrid": vrid(fact["vlan"]),
+        "addresses": on(fact["interface"], [fact["gateway_cidr"]]),
+        "excluded": on(fact["interface"], [fact["gateway6_cidr"], "%s/64" % fact["link_local6"]] if fact.get("prefix6")
+                       else []),
+    } for fact in segments)
+    return {"preferred": names[0], "standby": names[1], "management_gateway": gateway, "servers": servers,
+            "instances": instances}
+
+
+def _pair_facts(site, core, segments, management):
+    """{pair, moving}: the pair of core servers (_pair) or None, and every address keepalived moves between them
+    ({address, interface}; none with one core): networkd's live check neither removes nor expects them."""
+    pair = _pair(site, core, segments, management)
+    return {"pair": pair, "moving": [item for instance in (pair or {}).get("instances") or []
+                                     for item in instance["addresses"] + instance["excluded"]]}
 
 
 def _shaping(site, segment_facts, uplinks):
@@ -416,6 +560,19 @@ def _shaping(site, segment_facts, uplinks):
             "filter_handles": ["0x%s" % item["minor"] for item in classes],
         })
     return plan
+
+
+def _gateways(segments, management, pair_management):
+    """The IPv4 addresses of core that no access port below a switch may claim (ARP spoofing): management's gateway and
+    the gateways of the segments the switch carries; of a pair of core servers, also each one's own addresses
+    (``pair_management`` and those in the segments: its VRRP adverts come from them)."""
+    found = []
+    if management:
+        found.append(str(IPNetwork(management["prefix"]).network + 1))
+    found.extend(fact["gateway"] for fact in segments)
+    found.extend(pair_management)
+    found.extend(fact["core_addresses"][name] for fact in segments for name in sorted(fact["core_addresses"]))
+    return [address for index, address in enumerate(found) if address not in found[:index]]
 
 
 def _gateways6(segments, management):

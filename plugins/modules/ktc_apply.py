@@ -105,7 +105,8 @@ options:
               - "C(nftables): the running ruleset against the file loaded in a throwaway network namespace."
               - "C(networkd): the running interfaces (kind, VLAN id and parent, bond or bridge, addresses) against the
                 systemd-networkd files under the path; an undeclared address or VLAN device is removed before the
-                command runs."
+                command runs. O(activate[].live[].args.moving) lists C({interface, address}) that keepalived adds on
+                the active server of a pair (neither required nor removed)."
               - "C(sysctl): the kernel's values against the C(key = value) lines of the files under the path."
               - "C(services): the units named in O(activate[].live[].args.units) are active (a oneshot: exited
                 successfully)."

@@ -47,9 +47,23 @@ options:
         type: str
         required: true
       servers:
-        description: Every host of C(core_routers); more than one is refused until a pair is installed (C(ktc_site.cores)).
+        description:
+          - Every host of C(core_routers) (two for a pair of core servers, named in C(ktc_site.cores)), each with its
+            own management address and uplinks; the pair's uplinks must be the same.
         type: list
-        elements: str
+        elements: dict
+        suboptions:
+          name:
+            description: Inventory hostname of the server.
+            type: str
+            required: true
+          management_address:
+            description: The server's own address in the management prefix (C(ktc_management_address)).
+            type: str
+          uplinks:
+            description: The server's C(ktc_uplinks).
+            type: list
+            elements: dict
       management_address:
         description: Core's address in the management prefix (C(ktc_management_address)).
         type: str
@@ -98,6 +112,14 @@ options:
         type: str
       core_port:
         description: The older form of C(parent=core) with C(parent_port) (C(ktc_core_port)).
+        type: str
+      uplink_standby:
+        description:
+          - Below a pair of core servers, the switch's port to the standby server (a list for an LACP bond), cabled to
+            the same port(s) of it as C(parent_port) names on the preferred one (C(ktc_switch_uplink_standby)).
+        type: raw
+      uplink_standby_bond:
+        description: The name of that bond on the switch (C(ktc_switch_uplink_standby_bond)).
         type: str
       planned:
         description: The switch is not installed yet (a host of group C(planned_switches)); validated and drawn, never
@@ -151,6 +173,12 @@ pending:
   type: list
   elements: str
   sample: ["bkpsdm/staff vlan 103 10.40.2.0/26"]
+pair:
+  description: The pair of core servers the site model names (C(ktc_site.cores), the preferred first), or empty.
+  returned: success
+  type: list
+  elements: str
+  sample: ["core-a", "core-b"]
 errors:
   description: On failure, one line per problem.
   returned: failure
@@ -160,7 +188,7 @@ errors:
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
-from ansible.module_utils.ktc_site import SiteError, with_events
+from ansible.module_utils.ktc_site import SiteError, core_names, with_events
 from ansible.module_utils.ktc_ipam import management_facts, plan, read_ledger, segment_facts
 from ansible.module_utils.ktc_inventory import validate_switches
 from ansible.module_utils.ktc_topology import build
@@ -184,13 +212,19 @@ def main():
                 parent_port=dict(type="raw"),
                 parent_bond=dict(type="str"),
                 uplink_bond=dict(type="str"),
+                uplink_standby=dict(type="raw"),
+                uplink_standby_bond=dict(type="str"),
                 planned=dict(type="bool"),
                 serves=dict(type="list", elements="str"),
                 ports=dict(type="list", elements="str"),
             )),
             core=dict(type="dict", options=dict(
                 name=dict(type="str", required=True),
-                servers=dict(type="list", elements="str"),
+                servers=dict(type="list", elements="dict", options=dict(
+                    name=dict(type="str", required=True),
+                    management_address=dict(type="str"),
+                    uplinks=dict(type="list", elements="dict"),
+                )),
                 management_address=dict(type="str"),
                 uplinks=dict(type="list", elements="dict"),
             )),
@@ -209,7 +243,7 @@ def main():
                          errors=exc.errors)
     except (IOError, OSError, UnicodeError) as exc:
         module.fail_json(msg="Cannot read the ledger %s: %s" % (path, to_native(exc)))
-    module.exit_json(changed=False, offices=len(site["offices"]),
+    module.exit_json(changed=False, offices=len(site["offices"]), pair=core_names(site),
                      segments=sum(len(office["segments"]) for office in site["offices"]),
                      pending=report["allocated"])
 

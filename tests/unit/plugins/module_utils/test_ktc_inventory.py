@@ -101,9 +101,9 @@ REFUSALS = [
     ("host name with a space", lambda s, c, w: w["sw-bkpsdm"].update(name="sw bkpsdm"),
      ["the inventory host name 'sw bkpsdm' is not a host name"]),
     ("duplicate management address", lambda s, c, w: w["sw-bkpsdm"].update(management_address="10.40.255.11"),
-     ["switch sw-bkpsdm: ktc_management_address 10.40.255.11 is also sw-diskominfo's"]),
+     ["switch sw-bkpsdm: ktc_management_address 10.40.255.11 is taken by sw-diskominfo"]),
     ("switch at core's management address", lambda s, c, w: w["sw-bkpsdm"].update(management_address="10.40.255.1"),
-     ["switch sw-bkpsdm: ktc_management_address 10.40.255.1 is also core's"]),
+     ["switch sw-bkpsdm: ktc_management_address 10.40.255.1 is taken by core"]),
     ("management address outside the prefix", lambda s, c, w: w["sw-bkpsdm"].update(management_address="10.40.1.12"),
      ["switch sw-bkpsdm: ktc_management_address 10.40.1.12 is not a host address of the management prefix"]),
     ("management address is the broadcast", lambda s, c, w: c.update(management_address="10.40.255.255"),
@@ -243,28 +243,5 @@ def test_every_problem_is_reported_at_once():
 
 def test_the_lab_core_is_the_one_core_server():
     _site, core, _switches = lab()
-    assert core["servers"] == [core["name"]]
-
-
-@pytest.mark.parametrize("change, words", [
-    # Two hosts in core_routers: until the pair's failover is installed, both would hold the same gateways.
-    (lambda site, core, _: core.update(servers=[core["name"], "core-b"]),
-     ["group core_routers: core, core-b are 2 hosts", "keep one host in core_routers",
-      "ktc_site.cores may name the pair meanwhile"]),
-    (lambda site, core, _: (site.update(cores={"preferred": "core", "standby": "core-b"}),
-                            core.update(servers=[core["name"], "core-b"])),
-     ["group core_routers: core, core-b are 2 hosts", "not installed yet"]),
-    # The site model names a pair the inventory's core is not part of.
-    (lambda site, core, _: site.update(cores={"preferred": "core-a", "standby": "core-b"}),
-     ["group core_routers: core is not one of the pair ktc_site.cores names (core-a, core-b)"]),
-])
-def test_core_servers_the_roles_cannot_install_are_refused(change, words):
-    message = refusal(change)
-    for word in words:
-        assert word in message, message
-
-
-def test_a_pair_named_in_the_site_model_with_its_preferred_server_in_the_inventory_is_accepted():
-    site, core, switches = lab()
-    site["cores"] = {"preferred": core["name"], "standby": "core-b"}
-    check(site, core, switches)
+    assert ktc_topology.core_server_names(core) == ["core"]
+    # A pair of core servers: tests/unit/plugins/module_utils/test_ktc_topology_core_pair.py.

@@ -17,6 +17,7 @@ def link(interface, segments, switch="sw-setda", members=None):
 # A switch as the wiring model gives it: its uplink towards core carries its two segments.
 SWITCH = {"name": "sw-setda", "office": "setda", "depth": 1, "parent": "core", "management_address": "10.40.255.11",
           "uplink": link("GigabitEthernet1/0/1", [STAFF, WIFI]), "downlinks": [],
+          "uplinks": [link("GigabitEthernet1/0/1", [STAFF, WIFI])],
           "access": [dict(STAFF, name="Gi1/0/2"), dict(WIFI, name="GigabitEthernet1/0/3")],
           "ports": ["GigabitEthernet1/0/1-4"]}
 
@@ -69,6 +70,7 @@ def test_a_daisy_chained_switch_trunks_to_its_parent_and_to_its_child():
     switch = dict(SWITCH, depth=2, parent="sw-backbone", ports=["GigabitEthernet1/0/1-6"],
                   access=SWITCH["access"] + [dict(other, name="GigabitEthernet1/0/4")],
                   uplink=link("GigabitEthernet1/0/1", [STAFF, WIFI, other, below]),
+                  uplinks=[link("GigabitEthernet1/0/1", [STAFF, WIFI, other, below])],
                   downlinks=[link("GigabitEthernet1/0/6", [below], switch="sw-annex")])
     config = ktc_ios.switch_config(SITE, switch, "10.40.255.1", 4, 1800, 5)
     l2 = {entry["name"]: entry for entry in config["l2_interfaces"]}
@@ -91,6 +93,7 @@ def test_a_bonded_uplink_and_downlink_are_lacp_port_channels_whose_members_carry
     below = {"office": "bkpsdm", "segment": "staff", "vlan": 104}
     switch = dict(SWITCH, ports=["GigabitEthernet1/0/1-8"], access=[dict(STAFF, name="Gi1/0/3"), dict(WIFI, name="Gi1/0/4")],
                   uplink=link("Port-channel1", [STAFF, WIFI, below], members=["Gi1/0/1", "Gi1/0/2"]),
+                  uplinks=[link("Port-channel1", [STAFF, WIFI, below], members=["Gi1/0/1", "Gi1/0/2"])],
                   downlinks=[link("Port-channel2", [below], switch="sw-annex", members=["Gi1/0/7", "Gi1/0/8"])])
     config = ktc_ios.switch_config(SITE, switch, "10.40.255.1", 4, 1800, 5)
     assert config["lag_interfaces"] == [
@@ -109,3 +112,20 @@ def test_a_bonded_uplink_and_downlink_are_lacp_port_channels_whose_members_carry
     assert config["guard_interfaces"]["Port-channel1"] == ["ip dhcp snooping trust", "ip arp inspection trust"]
     assert config["guard_interfaces"]["Port-channel2"] == ["ip arp inspection trust"]
     assert "Gi1/0/1" not in config["guard_interfaces"] and "Gi1/0/7" not in config["guard_interfaces"]
+
+
+def test_below_a_pair_of_core_servers_both_uplinks_are_trusted_trunks():
+    """The backbone switch of a pair of core servers: a link to each, the second labelled as the standby's; DHCP
+    replies and ARP are trusted on both, as on one uplink."""
+    switch = dict(SWITCH, ports=["GigabitEthernet1/0/1-4"],
+                  uplinks=[link("GigabitEthernet1/0/1", [STAFF, WIFI]), link("GigabitEthernet1/0/4", [STAFF, WIFI])])
+    config = ktc_ios.switch_config(SITE, switch, "10.40.255.1", 4, 1800, 5)
+    descriptions = {entry["name"]: entry["description"] for entry in config["interfaces"]}
+    assert descriptions["GigabitEthernet1/0/1"] == "trunk to core"
+    assert descriptions["GigabitEthernet1/0/4"] == "trunk to core (standby)"
+    l2 = {entry["name"]: entry for entry in config["l2_interfaces"]}
+    assert l2["GigabitEthernet1/0/4"]["trunk"]["allowed_vlans"] == ["10", "101", "102"]
+    for port in ("GigabitEthernet1/0/1", "GigabitEthernet1/0/4"):
+        assert config["guard_interfaces"][port] == ["ip dhcp snooping trust", "ip arp inspection trust"]
+    # Neither is parked: the switch has no unused port.
+    assert [vlan["vlan_id"] for vlan in config["vlans"]] == [10, 101, 102]

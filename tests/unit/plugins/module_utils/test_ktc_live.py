@@ -98,6 +98,24 @@ def test_an_address_added_by_hand_is_drift_and_is_deleted():
     assert "10.40.255.7/24" in ktc_live.summary(result, "/etc/systemd/network")
 
 
+def test_a_pairs_moving_address_is_left_to_keepalived_and_any_other_is_still_deleted():
+    """A pair of core servers: keepalived adds the shared gateway on the active server. The check neither removes it
+    nor wants it (the backup server does not hold it), and an address added by hand beside it is still drift."""
+    def add(by_name, _links):
+        by_name["vlan101"]["addr_info"] += [{"family": "inet", "local": "10.40.1.126", "prefixlen": 25, "scope": "global"},
+                                            {"family": "inet", "local": "10.40.255.7", "prefixlen": 24, "scope": "global"}]
+    moving = [{"interface": "vlan101", "address": "10.40.1.126/25"}]
+    result = ktc_live.networkd(running(add), core_files(), moving)
+    assert result["repairs"] == [["ip", "addr", "del", "10.40.255.7/24", "dev", "vlan101"]]
+    assert "10.40.1.126" not in result["live"]
+    # The same address on another interface is not the moving one.
+    result = ktc_live.networkd(running(add), core_files(), [{"interface": "vlan102", "address": "10.40.1.126/25"}])
+    assert ["ip", "addr", "del", "10.40.1.126/25", "dev", "vlan101"] in result["repairs"]
+    # Through ktc_apply's entry point, from the activation's args.
+    result = ktc_live.CHECKS["networkd"](running(add), core_files(), "/etc/systemd/network", {"moving": moving})
+    assert result["repairs"] == [["ip", "addr", "del", "10.40.255.7/24", "dev", "vlan101"]]
+
+
 def test_a_deleted_segment_interface_and_an_undeclared_vlan_are_drift():
     def change(by_name, links):
         links.remove(by_name["vlan103"])
