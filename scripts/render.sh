@@ -1,18 +1,20 @@
 #!/usr/bin/env bash
 # Render every file each role would install on every host of a scenario, on the controller, without any device:
 # playbooks/site.yml in check mode with the roles' render switches (safe_apply_render_dir, Cisco state rendered).
-#   scripts/render.sh SCENARIO DIR     renders into DIR/SCENARIO (lab, lab-event, production, production-star)
+#   scripts/render.sh SCENARIO DIR     renders into DIR/SCENARIO (lab, lab-event, lab-pair, production, production-star)
 #   scripts/render.sh --golden         renders every scenario into tests/render/ (the committed expected files)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH=$PWD/.venv/bin:$PATH ANSIBLE_CONFIG=$PWD/ansible.cfg
-SCENARIOS=(lab lab-event production)
+SCENARIOS=(lab lab-event lab-pair production)
 
 render() {
   local scenario=$1 out=$2 inventory=inventories/${1%%-*} extra=()
   case $scenario in
     lab|production) ;;
     lab-event) extra=(-e "ktc_events_path=$PWD/tests/render/lab-event.events.yml") ;;
+    # The lab with a pair of core servers (ktc_site.cores): each server's files, keepalived's among them.
+    lab-pair) inventory=tests/render/lab-pair.inventory ;;
     # Production wired as a star (before the backbone): the rehearsal of the move to the tree, not a golden scenario.
     production-star) inventory=tests/render/production-star.inventory ;;
     *) echo "render: unknown scenario $scenario (known: ${SCENARIOS[*]})" >&2; return 2 ;;

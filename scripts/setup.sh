@@ -12,7 +12,9 @@ PYTHON=${KTC_PYTHON:-python3}
 APT_PACKAGES=(git make qemu-system-x86 qemu-utils debootstrap e2fsprogs dnsmasq-base openssh-client iproute2
   iputils-ping iperf3 bc graphviz libnss-wrapper
   # The metrics page is tested in headless Chromium (tests/integration/test_metrics.py), reached through socat.
-  chromium socat)
+  chromium socat
+  # The libraries of keepalived and conntrackd, whose binaries check a pair of core servers' rendered files (below).
+  libnl-genl-3-200 libsnmp40 libnetfilter-cthelper0 libnetfilter-queue1)
 
 stamp_ok() { [ -f "$1" ] && [ "$(cat "$1")" = "$2" ]; }
 
@@ -36,19 +38,26 @@ if ! stamp_ok "$VENV/.requirements.stamp" "$req_key"; then
   "$VENV/bin/python" -m pip install -q -r requirements.txt
   echo "$req_key" > "$VENV/.requirements.stamp"
 fi
-# promtool and amtool, to check and unit-test the Prometheus and Alertmanager configurations on the controller, and
-# prometheus, which the monthly report's test queries (tests/playbooks/test_report.py): taken out of Debian's packages
-# (the versions core runs) without installing them, which would start their services here.
-PROM_PACKAGES=(prometheus prometheus-alertmanager)
-prom_key="$(apt-cache policy "${PROM_PACKAGES[@]}" | awk '/Candidate/ {print $2}' | tr '\n' ' ') prometheus"
-if ! stamp_ok "$VENV/.promtool.stamp" "$prom_key"; then
-  echo "setup: promtool and amtool from Debian's ${PROM_PACKAGES[*]} ($prom_key)"
+# Binaries out of Debian's packages (the versions core runs), installed into the venv without installing the packages,
+# which would start their services here: binaries_from_debs STAMP "PACKAGE..." FILE... (FILE: a path inside them).
+binaries_from_debs() {
+  local stamp=$VENV/.$1.stamp packages=($2) key work
+  shift 2
+  key="$(apt-cache policy "${packages[@]}" | awk '/Candidate/ {print $2}' | tr '\n' ' ')$*"
+  stamp_ok "$stamp" "$key" && return 0
+  echo "setup: ${*##*/} from Debian's ${packages[*]}"
   work=$(mktemp -d)
-  (cd "$work" && chmod 777 . && { apt-get download -qq "${PROM_PACKAGES[@]}" 2>/dev/null ||
-    { apt-get update -qq && apt-get download -qq "${PROM_PACKAGES[@]}"; }; })
+  (cd "$work" && chmod 777 . && { apt-get download -qq "${packages[@]}" 2>/dev/null ||
+    { apt-get update -qq && apt-get download -qq "${packages[@]}"; }; })
   for deb in "$work"/*.deb; do dpkg-deb -x "$deb" "$work/root"; done
-  install -m 0755 "$work/root/usr/bin/promtool" "$work/root/usr/bin/amtool" "$work/root/usr/bin/prometheus" "$VENV/bin/"
+  install -m 0755 "${@/#/$work/root}" "$VENV/bin/"
   rm -rf "$work"
-  echo "$prom_key" > "$VENV/.promtool.stamp"
-fi
+  echo "$key" > "$stamp"
+}
+# promtool and amtool, to check and unit-test the Prometheus and Alertmanager configurations on the controller, and
+# prometheus, which the monthly report's test queries (tests/playbooks/test_report.py).
+binaries_from_debs promtool "prometheus prometheus-alertmanager" /usr/bin/promtool /usr/bin/amtool /usr/bin/prometheus
+# keepalived and conntrackd, to check a pair of core servers' rendered files as core does before installing them
+# (tests/playbooks/test_core_pair.py).
+binaries_from_debs pair "keepalived conntrackd" /usr/sbin/keepalived /usr/sbin/conntrackd
 echo "setup: ready ($("$VENV/bin/ansible" --version | head -1), $("$VENV/bin/python" --version))"

@@ -1,6 +1,6 @@
-"""Golden renders: every file each role would install on every host of the lab, the lab with an open event and
-production, rendered on the controller without any device (scripts/render.sh), equals the committed copy in
-tests/render/<scenario>/<host>/<path>. Any change of output shows here as a diff; `make render` regenerates them."""
+"""Golden renders: every file each role would install on every host of the lab, the lab with an open event, the lab with
+a pair of core servers and production, rendered on the controller without any device (scripts/render.sh), equals the
+committed copy in tests/render/<scenario>/<host>/<path>. Any change of output shows here as a diff; `make render` regenerates them."""
 
 import difflib
 import os
@@ -24,7 +24,7 @@ def tree(root):
     return found
 
 
-@pytest.mark.parametrize("scenario", ["lab", "lab-event", "production"])
+@pytest.mark.parametrize("scenario", ["lab", "lab-event", "lab-pair", "production"])
 def test_every_rendered_file_equals_its_golden_copy(scenario, tmp_path):
     run = subprocess.run([os.path.join(REPO, "scripts", "render.sh"), scenario, str(tmp_path)], cwd=REPO,
                          capture_output=True, text=True, timeout=600)
