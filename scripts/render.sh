@@ -14,7 +14,7 @@ render() {
     lab|production) ;;
     lab-event) extra=(-e "ktc_events_path=$PWD/tests/render/lab-event.events.yml") ;;
     # The lab with a pair of core servers (ktc_site.cores): each server's files, keepalived's among them.
-    lab-pair) inventory=tests/render/lab-pair.inventory ;;
+    lab-pair) inventory=inventories/lab-pair ;;
     # Production wired as a star (before the backbone): the rehearsal of the move to the tree, not a golden scenario.
     production-star) inventory=tests/render/production-star.inventory ;;
     *) echo "render: unknown scenario $scenario (known: ${SCENARIOS[*]})" >&2; return 2 ;;

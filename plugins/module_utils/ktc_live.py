@@ -76,8 +76,8 @@ _CACHE = {"dir": None, "keep": 8}
 
 def use_cache(directory):
     """Keep what the throwaway-namespace builds give (the intended state of the ruleset and of the shaper) in
-    ``directory``, keyed by the file's content, the devices, the running kernel and the tool's binary, which is all
-    they depend on: on a slow host building the shaper takes most of a minute (a hundred tc commands), for every
+    ``directory``, keyed by the file's content, the devices, the running kernel, the tool's binary and the protocol
+    names of /etc/protocols, which is all they depend on: on a slow host building the shaper takes most of a minute (a hundred tc commands), for every
     converge, drift check and verify. None (the default) builds every time."""
     _CACHE["dir"] = directory
 
@@ -93,7 +93,14 @@ def _built(check, parts, tool, run, argv):
         version = [binary, stat.st_size, stat.st_mtime_ns]
     except OSError:
         version = [binary]
-    key = hashlib.sha256(json.dumps([check, parts, os.uname()[2], version]).encode()).hexdigest()
+    # nft prints protocols by the names /etc/protocols gives them (netbase): a ruleset listed before it was installed
+    # differs from one listed after.
+    try:
+        with open("/etc/protocols") as handle:
+            names = hashlib.sha256(handle.read().encode()).hexdigest()
+    except (IOError, OSError):
+        names = None
+    key = hashlib.sha256(json.dumps([check, parts, os.uname()[2], version, names]).encode()).hexdigest()
     path = os.path.join(directory, "%s-%s" % (check, key))
     try:
         with open(path) as handle:

@@ -39,6 +39,8 @@ HELP = {
     "ktc_conntrack_entries": ("gauge", "Connections in core's connection table."),
     "ktc_conntrack_limit": ("gauge", "The connection table's size (nf_conntrack_max)."),
     "ktc_uplink_active": ("gauge", "1 for the uplink the monitor routes the family through, 0 for the others."),
+    "ktc_core_active": ("gauge", "1 while this core server routes through the uplinks (one core, or the active server "
+                                 "of a pair), 0 on the standby server of a pair."),
     "ktc_uplink_gateway_up": ("gauge", "1 while the uplink's gateway answers the monitor's pings, 0 once it missed "
                                        "enough in a row to count as down."),
     "ktc_uplink_switches_total": ("counter", "Times the monitor moved the family's default route to another uplink "
@@ -161,17 +163,20 @@ def uplink_samples(active, config, answering=None, switches=None):
     """Samples of the uplink in use per family (``active``: {"ipv4": name, "ipv6": name}, what the monitor wrote to
     /run/ktc/uplink and /run/ktc/uplink6; a family missing or "none" has no uplink in use), whether each gateway
     answers (``answering``: {(family, uplink): "1" or "0"}, the monitor's /run/ktc/gateway<4|6>-<uplink>; a gateway
-    without a file, an uplink without IPv6, has no sample) and the switches per family (``switches``: {family: text})."""
-    samples = [("ktc_uplink_active", {"uplink": uplink["name"], "family": family},
-                1 if active.get(family) == uplink["name"] else 0)
-               for family in ("ipv4", "ipv6") for uplink in config["uplinks"]]
+    without a file, an uplink without IPv6, has no sample) and the switches per family (``switches``: {family: text}).
+    The standby server of a pair (the monitor writes "standby") uses no uplink: ktc_core_active 0, and no uplink or
+    gateway samples, so that its Prometheus raises no failover alert for the uplinks the other server holds."""
+    counted = [("ktc_uplink_switches_total", {"family": family}, int(text))
+               for family, text in sorted((switches or {}).items()) if (text or "").strip().isdigit()]
+    if active.get("ipv4") == "standby":
+        return [("ktc_core_active", {}, 0)] + counted
+    samples = [("ktc_core_active", {}, 1)] + [("ktc_uplink_active", {"uplink": uplink["name"], "family": family},
+                                               1 if active.get(family) == uplink["name"] else 0)
+                                              for family in ("ipv4", "ipv6") for uplink in config["uplinks"]]
     for (family, name), text in sorted((answering or {}).items()):
         if (text or "").strip() in ("0", "1"):
             samples.append(("ktc_uplink_gateway_up", {"uplink": name, "family": family}, int(text)))
-    for family, text in sorted((switches or {}).items()):
-        if (text or "").strip().isdigit():
-            samples.append(("ktc_uplink_switches_total", {"family": family}, int(text)))
-    return samples
+    return samples + counted
 
 
 # Where core keeps what the collectors read (the packages' and the roles' own paths).

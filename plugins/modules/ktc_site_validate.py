@@ -173,12 +173,6 @@ pending:
   type: list
   elements: str
   sample: ["bkpsdm/staff vlan 103 10.40.2.0/26"]
-pair:
-  description: The pair of core servers the site model names (C(ktc_site.cores), the preferred first), or empty.
-  returned: success
-  type: list
-  elements: str
-  sample: ["core-a", "core-b"]
 errors:
   description: On failure, one line per problem.
   returned: failure
@@ -188,7 +182,7 @@ errors:
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
-from ansible.module_utils.ktc_site import SiteError, core_names, with_events
+from ansible.module_utils.ktc_site import SiteError, with_events
 from ansible.module_utils.ktc_ipam import management_facts, plan, read_ledger, segment_facts
 from ansible.module_utils.ktc_inventory import validate_switches
 from ansible.module_utils.ktc_topology import build
@@ -243,7 +237,7 @@ def main():
                          errors=exc.errors)
     except (IOError, OSError, UnicodeError) as exc:
         module.fail_json(msg="Cannot read the ledger %s: %s" % (path, to_native(exc)))
-    module.exit_json(changed=False, offices=len(site["offices"]), pair=core_names(site),
+    module.exit_json(changed=False, offices=len(site["offices"]),
                      segments=sum(len(office["segments"]) for office in site["offices"]),
                      pending=report["allocated"])
 

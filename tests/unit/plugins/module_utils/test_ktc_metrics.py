@@ -127,6 +127,19 @@ def test_the_exposition_is_read_by_prometheus_own_parser(lab):
     assert families["ktc_collector_up"].samples[0].labels == {"collector": 'a "quoted" \\ name'}
 
 
+def test_the_standby_server_of_a_pair_reports_itself_and_no_uplink(lab):
+    """The pair's standby server routes through the other one: the monitor writes "standby". It says so
+    (ktc_core_active 0) and gives no uplink or gateway samples, so its Prometheus raises no failover alert for uplinks
+    it does not hold; its switch count stays. The active server (and one core) says 1."""
+    _facts, config = lab
+    standby = ktc_metrics.uplink_samples({"ipv4": "standby", "ipv6": "standby"}, config,
+                                         {("ipv4", "primary"): "0"}, {"ipv4": "2"})
+    assert standby == [("ktc_core_active", {}, 0), ("ktc_uplink_switches_total", {"family": "ipv4"}, 2)]
+    active = ktc_metrics.uplink_samples({"ipv4": "primary", "ipv6": "primary"}, config)
+    assert ("ktc_core_active", {}, 1) in active
+    assert ("ktc_uplink_active", {"uplink": "primary", "family": "ipv4"}, 1) in active
+
+
 def core_sources(config, kea_up=True):
     """What core's collectors read, as captured on the lab's core (the backup uplink's classes as the primary's)."""
     listings = {}

@@ -3,7 +3,7 @@ hosts in core_routers, each with its own management address, wired alike (the sa
 switch below, which has a link to each); the model gives each server its own addresses and priority, and the VRRP
 instances both run. What cannot work is refused naming the host or switch, the field and the fix.
 
-The pair is tests/render/lab-pair.inventory (also rendered into the golden files of tests/render/lab-pair)."""
+The pair is inventories/lab-pair (also rendered into the golden files of tests/render/lab-pair)."""
 
 import copy
 import os
@@ -27,7 +27,7 @@ def lab_pair():
     with open(os.path.join(REPO, "inventories", "lab", "group_vars", "all", "site.yml")) as handle:
         site = dict(yaml.safe_load(handle)["ktc_site"], cores=dict(PAIR))
     wiring = ktc_topology.wiring_from_inventory(*ktc_topology.read_static_inventory(
-        os.path.join(REPO, "tests", "render", "lab-pair.inventory", "hosts.yml")))
+        os.path.join(REPO, "inventories", "lab-pair", "hosts.yml")))
     return site, wiring["core"], dict((switch["name"], switch) for switch in wiring["switches"])
 
 
