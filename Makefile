@@ -4,6 +4,8 @@ VENV := .venv
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 LAB := $(VENV)/bin/python scripts/lab/lab.py
+# The lab's inventory: inventories/lab, or inventories/lab-pair (the lab with a pair of core servers).
+LAB_INVENTORY ?= inventories/lab
 
 .PHONY: setup lab lab-up converge verify lab-down plan render test lint unit molecule bench bench-render bench-converge bench-firewall bench-dhcp-dns bench-shaping
 
@@ -19,13 +21,13 @@ lab: setup lab-up converge
 	@echo "  check it:  make verify;   stop it: make lab-down"
 
 lab-up: setup
-	$(LAB) up
+	$(LAB) --inventory $(LAB_INVENTORY) up
 
 converge: setup
-	ansible-playbook -i inventories/lab playbooks/site.yml
+	ansible-playbook -i $(LAB_INVENTORY) playbooks/site.yml
 
 verify: setup
-	pytest -p no:cacheprovider tests/integration
+	KTC_LAB_INVENTORY=$(LAB_INVENTORY) pytest -p no:cacheprovider tests/integration
 
 lab-down:
 	$(LAB) down

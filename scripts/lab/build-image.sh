@@ -16,6 +16,9 @@ PACKAGES=(
   iputils-ping curl iperf3 tcpdump socat ethtool dnsperf conntrack
   # The metrics role's daemons (issue 17): Prometheus, Alertmanager, the node exporter.
   prometheus prometheus-alertmanager prometheus-node-exporter
+  # A pair of core servers (roles/core_failover): VRRP and the connection table's copy; conntrackd's filter names
+  # protocols, which it looks up in /etc/protocols (netbase, in every Debian but minbase).
+  keepalived conntrackd netbase
   # sudo looks the host name (systemd.hostname=<vm> at boot) up: resolved locally, become never waits for a DNS
   # server the lab's core may not reach.
   libnss-myhostname
@@ -67,7 +70,8 @@ systemctl enable systemd-networkd ssh > /dev/null 2>&1
 # The roles decide what runs; the lab starts with the daemons stopped and nothing timed (e2scrub_reap alone took
 # most of a minute of each VM's emulated boot).
 systemctl disable kea-dhcp4-server kea-dhcp6-server radvd unbound nftables apt-daily.timer apt-daily-upgrade.timer \
-  prometheus prometheus-alertmanager prometheus-node-exporter e2scrub_all.timer e2scrub_reap.service fstrim.timer dpkg-db-backup.timer > /dev/null 2>&1 || true
+  prometheus prometheus-alertmanager prometheus-node-exporter keepalived conntrackd e2scrub_all.timer e2scrub_reap.service \
+  fstrim.timer dpkg-db-backup.timer > /dev/null 2>&1 || true
 systemctl mask systemd-networkd-wait-online.service > /dev/null 2>&1
 passwd -d root > /dev/null
 # Ansible logs in as ktc and becomes root through sudo, as production does with its admin account; root's own key

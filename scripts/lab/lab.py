@@ -1,20 +1,23 @@
 #!/usr/bin/env python3
 """The virtual KTC: qemu VMs with Debian's own kernel, built from the repository's lab inventory.
 
-    lab.py up       build the image if needed, start every VM and the isp, wait for SSH, attach clients
+    lab.py [--inventory DIR] up     build the image if needed, start every VM and the isp, wait for SSH, attach clients
     lab.py down     stop everything the lab started, by the process ids it recorded (also after a failure)
     lab.py status   list the lab's processes
     lab.py ssh VM [command...]
 
-Topology (all read from inventories/lab):
+Topology (all read from the lab's inventory: inventories/lab, or --inventory, such as inventories/lab-pair, whose
+hosts differ; the site model is always the lab's):
 - isp: a network namespace on the host, ``ktc-isp``, joined to core by one tap device per uplink of
-  ktc_site.uplinks; it holds the "internet": a web server and an authoritative DNS server (dnsmasq).
-- core (group core_routers): eth0 management (qemu user-mode networking, SSH forwarded from
+  ktc_site.uplinks; it holds the "internet": a web server and an authoritative DNS server (dnsmasq). With a pair of
+  core servers each uplink is a bridge there (named as the one core's tap would be) joining a tap of each server.
+- core (group core_routers, one or two servers): eth0 management (qemu user-mode networking, SSH forwarded from
   127.0.0.1:ansible_port), then one NIC per uplink (ktc_uplinks), then its trunk ports.
 - access switches (group access_switches): eth0 management, and one client network namespace per access port
   (veth ``swpN`` on the switch, ``eth0`` in namespace ``c-swpN``).
 - the links: each switch's ktc_parent_port(s) on its parent (core or a switch) joined to its ktc_switch_uplink
-  port(s), pairwise (a list is an LACP bond), over qemu socket links, which carry 802.1Q-tagged frames. Every
+  port(s), pairwise (a list is an LACP bond), over qemu socket links, which carry 802.1Q-tagged frames; below a pair,
+  the same port(s) of the second server joined to the switch's ktc_switch_uplink_standby. Every
   VM's NICs are eth1, eth2, ... in the order of their numbers, so the inventory names them ethN.
 """
 
@@ -29,7 +32,8 @@ import time
 import yaml
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-INVENTORY = os.path.join(REPO, "inventories", "lab")
+INVENTORY = os.path.join(REPO, "inventories", "lab")   # --inventory changes it
+SITE = os.path.join(REPO, "inventories", "lab", "group_vars", "all", "site.yml")
 LAB = os.path.join(REPO, ".lab")
 RUN = os.path.join(LAB, "run")
 KEY = os.path.join(LAB, "ssh", "id_ed25519")
@@ -63,10 +67,13 @@ def run(command, check=True, **kwargs):
 def load_inventory():
     with open(os.path.join(INVENTORY, "hosts.yml")) as handle:
         inventory = yaml.safe_load(handle)["all"]["children"]["lab_vms"]
-    with open(os.path.join(INVENTORY, "group_vars", "all", "site.yml")) as handle:
+    with open(SITE) as handle:
         site = yaml.safe_load(handle)["ktc_site"]
     children = inventory["children"]
-    core_name, core_vars = next(iter(children["core_routers"]["hosts"].items()))
+    core_defaults = children["core_routers"].get("vars", {})
+    cores = [dict(core_defaults, **(host_vars or {}), name=name)
+             for name, host_vars in children["core_routers"]["hosts"].items()]
+    core_name = cores[0]["name"]
     switch_defaults = children["access_switches"].get("vars", {})
     switches = []
     for name, host_vars in children["access_switches"]["hosts"].items():
@@ -74,18 +81,24 @@ def load_inventory():
         if "ktc_parent" not in merged and "ktc_core_port" in merged:     # the older form: hung off core
             merged.update(ktc_parent=core_name, ktc_parent_port=merged["ktc_core_port"])
         switches.append(dict(merged, name=name))
-    ports = dict((u["name"], u["interface"]) for u in core_vars["ktc_uplinks"])
+    ports = dict((u["name"], u["interface"]) for u in cores[0]["ktc_uplinks"])
     uplinks = [(u["name"], ports[u["name"]]) for u in site["uplinks"]]
-    return {"core": dict(core_vars, name=core_name), "switches": depth_first(core_name, switches), "uplinks": uplinks}
+    return {"cores": cores, "switches": depth_first([core["name"] for core in cores], switches), "uplinks": uplinks}
+
+
+def vm_ports(lab):
+    """{vm: its SSH port on 127.0.0.1}: the core servers', then the switches'."""
+    return dict([(core["name"], core["ansible_port"]) for core in lab["cores"]]
+                + [(s["name"], s["ansible_port"]) for s in lab["switches"]])
 
 
 def as_list(value):
     return list(value) if isinstance(value, (list, tuple)) else [value]
 
 
-def depth_first(core_name, switches):
+def depth_first(core_names, switches):
     """The switches, each after its parent (the order their VMs start in: a parent listens, a child connects)."""
-    placed, ordered, pending = {core_name}, [], sorted(switches, key=lambda s: s["name"])
+    placed, ordered, pending = set(core_names), [], sorted(switches, key=lambda s: s["name"])
     while pending:
         ready = [s for s in pending if s["ktc_parent"] in placed]
         if not ready:
@@ -98,21 +111,28 @@ def depth_first(core_name, switches):
 
 
 def wiring(lab):
-    """{vm: [netdev of eth1, eth2, ...]}: core's uplinks (taps to the isp), then every link of the tree as a socket
-    pair, the parent's end listening."""
-    nics = {lab["core"]["name"]: dict(("eth%d" % (index + 1) if port is None else port,
-                                       "tap,ifname=%s,script=no,downscript=no" % tap_name(uplink))
-                                      for index, (uplink, port) in enumerate(lab["uplinks"]))}
+    """{vm: [netdev of eth1, eth2, ...]}: each core server's uplinks (taps to the isp), then every link of the tree as
+    a socket pair, the parent's end listening; below a pair, the second server's end of the link to the standby."""
+    nics = dict((core["name"], dict(("eth%d" % (index + 1) if port is None else port,
+                                     "tap,ifname=%s,script=no,downscript=no" % tap_name(uplink, number, len(lab["cores"])))
+                                    for index, (uplink, port) in enumerate(lab["uplinks"])))
+                for number, core in enumerate(lab["cores"]))
+    core_names = [core["name"] for core in lab["cores"]]
     socket = TRUNK_BASE_PORT
     for switch in lab["switches"]:
         parent_ports, uplinks = as_list(switch["ktc_parent_port"]), as_list(switch["ktc_switch_uplink"])
-        if len(parent_ports) != len(uplinks):
-            raise SystemExit("lab: %s: %d parent port(s), %d uplink port(s)" % (switch["name"], len(parent_ports),
-                                                                                len(uplinks)))
-        for parent_port, uplink in zip(parent_ports, uplinks):
-            nics.setdefault(switch["ktc_parent"], {})[parent_port] = "socket,listen=127.0.0.1:%d" % socket
-            nics.setdefault(switch["name"], {})[uplink] = "socket,connect=127.0.0.1:%d" % socket
-            socket += 1
+        links = [(switch["ktc_parent"], parent_ports, uplinks)]
+        if switch["ktc_parent"] in core_names and len(core_names) > 1:
+            standby = [name for name in core_names if name != switch["ktc_parent"]][0]
+            links.append((standby, parent_ports, as_list(switch.get("ktc_switch_uplink_standby") or [])))
+        for parent, parent_ports, uplinks in links:
+            if len(parent_ports) != len(uplinks):
+                raise SystemExit("lab: %s: %d port(s) of %s, %d of its own" % (switch["name"], len(parent_ports),
+                                                                               parent, len(uplinks)))
+            for parent_port, uplink in zip(parent_ports, uplinks):
+                nics.setdefault(parent, {})[parent_port] = "socket,listen=127.0.0.1:%d" % socket
+                nics.setdefault(switch["name"], {})[uplink] = "socket,connect=127.0.0.1:%d" % socket
+                socket += 1
     ordered = {}
     for vm, ports in nics.items():
         names = sorted(ports, key=lambda name: int(name[3:]) if name.startswith("eth") and name[3:].isdigit() else -1)
@@ -133,12 +153,14 @@ def uplink_addresses6(index):
 
 
 def site_prefix6():
-    with open(os.path.join(INVENTORY, "group_vars", "all", "site.yml")) as handle:
+    with open(SITE) as handle:
         return ((yaml.safe_load(handle)["ktc_site"].get("ipv6") or {}).get("prefix"))
 
 
-def tap_name(uplink):
-    return ("ktc-" + uplink)[:15]
+def tap_name(uplink, core=0, cores=1):
+    """The host's tap of uplink ``uplink`` on core server number ``core``: ktc-UPLINK with one core (the isp's end of
+    the line, where tests take its gateway away), ktcN-UPLINK on each of a pair (the isp's bridge is ktc-UPLINK)."""
+    return ("ktc-" + uplink if cores == 1 else "ktc%d-%s" % (core + 1, uplink))[:15]
 
 
 def mac(vm_index, nic_index):
@@ -231,25 +253,33 @@ def wait_for_ssh(vms):
             time.sleep(3)
 
 
-def start_isp(uplinks):
-    """The isp namespace: the taps of core's uplinks, the web server and the authoritative DNS."""
+def start_isp(uplinks, cores=1):
+    """The isp namespace: the taps of core's uplinks (with a pair, a bridge per uplink joining both servers' taps), the
+    web server and the authoritative DNS."""
     if run(["ip", "netns", "list"], stdout=subprocess.PIPE).stdout.split().count(ISP_NS) == 0:
         run(["ip", "netns", "add", ISP_NS])
     ns = ["ip", "netns", "exec", ISP_NS]
     run(ns + ["ip", "link", "set", "lo", "up"])
     for index, (uplink, _port) in enumerate(uplinks):
-        tap = tap_name(uplink)
-        if run(["ip", "link", "show", tap], check=False, stdout=subprocess.DEVNULL,
-               stderr=subprocess.DEVNULL).returncode == 0:
-            run(["ip", "link", "set", tap, "netns", ISP_NS])
+        line = tap_name(uplink)
+        if cores > 1 and run(ns + ["ip", "link", "show", line], check=False, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL).returncode != 0:
+            run(ns + ["ip", "link", "add", line, "type", "bridge"])
+        for core in range(cores):
+            tap = tap_name(uplink, core, cores)
+            if run(["ip", "link", "show", tap], check=False, stdout=subprocess.DEVNULL,
+                   stderr=subprocess.DEVNULL).returncode == 0:
+                run(["ip", "link", "set", tap, "netns", ISP_NS])
+            if cores > 1:
+                run(ns + ["ip", "link", "set", tap, "master", line, "up"])
         isp_address, _core = uplink_addresses(index)
-        run(ns + ["ip", "addr", "replace", isp_address, "dev", tap])
+        run(ns + ["ip", "addr", "replace", isp_address, "dev", line])
         isp_addresses6, core6 = uplink_addresses6(index)
         for address in isp_addresses6:
-            run(ns + ["ip", "addr", "replace", address, "dev", tap, "nodad"])
-        run(ns + ["ip", "link", "set", tap, "up"])
+            run(ns + ["ip", "addr", "replace", address, "dev", line, "nodad"])
+        run(ns + ["ip", "link", "set", line, "up"])
         if index == 0 and site_prefix6():
-            run(ns + ["ip", "-6", "route", "replace", site_prefix6(), "via", core6, "dev", tap])
+            run(ns + ["ip", "-6", "route", "replace", site_prefix6(), "via", core6, "dev", line])
     for address in (ISP_WEB, ISP_DNS):
         run(ns + ["ip", "addr", "replace", address + "/32", "dev", "lo"])
     for address in (ISP_WEB6, ISP_DNS6):
@@ -319,8 +349,7 @@ def write_known_hosts(vms):
 
 def write_ssh_config(lab):
     """.lab/ssh/config: `ssh -F .lab/ssh/config core` for people, the same file for the testinfra tests."""
-    entries = [(lab["core"]["name"], lab["core"]["ansible_port"])] + [(s["name"], s["ansible_port"])
-                                                                       for s in lab["switches"]]
+    entries = sorted(vm_ports(lab).items(), key=lambda item: item[1])
     with open(os.path.join(LAB, "ssh", "config"), "w") as handle:
         for name, port in entries:
             handle.write("Host %s\n  HostName 127.0.0.1\n  Port %d\n  User root\n  IdentityFile %s\n"
@@ -343,14 +372,17 @@ def up(_args):
     os.chmod(KEY, 0o600)
 
     write_ssh_config(lab)
-    core = lab["core"]
     nics = wiring(lab)
     boot = time.time()
-    start_vm(image, core["name"], 1, nics[core["name"]], core["ansible_port"])
-    start_isp(lab["uplinks"])
+    # The core servers first (they listen for their trunks), then the isp (it takes their taps), then the switches.
+    # A second core server's VM index comes after the switches', so that the lab's MAC addresses do not move.
+    for number, core in enumerate(lab["cores"]):
+        start_vm(image, core["name"], 1 if number == 0 else 1 + len(lab["switches"]) + number,
+                 nics[core["name"]], core["ansible_port"])
+    start_isp(lab["uplinks"], len(lab["cores"]))
     for index, switch in enumerate(lab["switches"]):
         start_vm(image, switch["name"], 2 + index, nics.get(switch["name"], []), switch["ansible_port"])
-    vms = dict([(core["name"], core["ansible_port"])] + [(s["name"], s["ansible_port"]) for s in lab["switches"]])
+    vms = vm_ports(lab)
     wait_for_ssh(vms)
     log("all %d VMs up after %.0f s of boot" % (len(vms), time.time() - boot))
     write_known_hosts(vms)
@@ -406,9 +438,7 @@ def status(_args):
 
 
 def ssh_command(args):
-    lab = load_inventory()
-    ports = dict([(lab["core"]["name"], lab["core"]["ansible_port"])]
-                 + [(s["name"], s["ansible_port"]) for s in lab["switches"]])
+    ports = vm_ports(load_inventory())
     if args.vm not in ports:
         raise SystemExit("lab: no VM %s (have: %s)" % (args.vm, ", ".join(sorted(ports))))
     os.execvp("ssh", ["ssh", "-i", KEY, "-p", str(ports[args.vm])] + SSH_OPTIONS + ["root@127.0.0.1"]
@@ -416,7 +446,11 @@ def ssh_command(args):
 
 
 def main():
+    global INVENTORY  # pylint: disable=global-statement
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--inventory", default=INVENTORY,
+                        help="the lab's inventory directory (default inventories/lab; inventories/lab-pair: a pair of "
+                             "core servers)")
     commands = parser.add_subparsers(dest="action", required=True)
     commands.add_parser("up").set_defaults(func=up)
     commands.add_parser("down").set_defaults(func=down)
@@ -426,6 +460,7 @@ def main():
     ssh_parser.add_argument("command", nargs=argparse.REMAINDER)
     ssh_parser.set_defaults(func=ssh_command)
     args = parser.parse_args()
+    INVENTORY = os.path.abspath(args.inventory)
     args.func(args)
 
 

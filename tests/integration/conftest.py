@@ -31,21 +31,28 @@ def _load(*parts):
         return yaml.safe_load(handle)
 
 
-INVENTORY = _load("inventories", "lab", "hosts.yml")["all"]["children"]["lab_vms"]["children"]
+# The lab's inventory: inventories/lab, or the one `lab.py --inventory` started (KTC_LAB_INVENTORY, such as
+# inventories/lab-pair: the lab with a pair of core servers, whose site model is the lab's with ktc_site.cores).
+LAB_INVENTORY = os.environ.get("KTC_LAB_INVENTORY", os.path.join("inventories", "lab"))
+INVENTORY = _load(LAB_INVENTORY, "hosts.yml")["all"]["children"]["lab_vms"]["children"]
+HOSTVARS, GROUPS = ktc_topology.read_static_inventory(os.path.join(REPO, LAB_INVENTORY, "hosts.yml"))
+CORES = GROUPS["core_routers"]
 SITE = _load("inventories", "lab", "group_vars", "all", "site.yml")["ktc_site"]
-LEDGER = _load("inventories", "lab", "ipam.yml")
+if len(CORES) == 2:
+    SITE["cores"] = {"preferred": CORES[0], "standby": CORES[1]}
+LEDGER = _load(LAB_INVENTORY, "ipam.yml")
 SEGMENTS = {(f["office"], f["segment"]): f for f in ktc_ipam.segment_facts(ktc_site.validate_site(SITE), LEDGER)}
 # The shared services at their ledger addresses in the services segment: {name: {name, address, fqdn, ports, mac}}.
 SERVICES = {service["name"]: service for facts in SEGMENTS.values() for service in facts["services"]}
 ISP_WEB, ISP_NS = "192.0.2.80", "ktc-isp"
-CORE_NAME, CORE_VARS = next(iter(INVENTORY["core_routers"]["hosts"].items()))
+CORE_NAME, CORE_VARS = CORES[0], HOSTVARS[CORES[0]]
 SWITCHES = {name: dict(INVENTORY["access_switches"].get("vars", {}), **host_vars)
             for name, host_vars in INVENTORY["access_switches"]["hosts"].items()}
 # The wiring model of the lab, as the roles get it (plugins/module_utils/ktc_topology.py): what every trunk carries.
-MODEL = ktc_topology.build(
-    ktc_site.validate_site(SITE), list(SEGMENTS.values()), dict(CORE_VARS, name=CORE_NAME),
-    [dict({key: host_vars.get(variable) for key, variable in ktc_topology.SWITCH_VARS}, name=name)
-     for name, host_vars in sorted(SWITCHES.items())])
+WIRING = ktc_topology.wiring_from_inventory(HOSTVARS, GROUPS)
+MODEL = ktc_topology.build(ktc_site.validate_site(SITE), list(SEGMENTS.values()), WIRING["core"],
+                           sorted(WIRING["switches"], key=lambda switch: switch["name"]), (),
+                           ktc_ipam.management_facts(ktc_site.validate_site(SITE), LEDGER))
 # Every link of the tree: (parent, parent's interface, switch, switch's interface), core's first.
 LINKS = [(CORE_NAME, trunk["interface"], trunk["switch"], MODEL["switches"][trunk["switch"]]["uplink"]["interface"])
          for trunk in MODEL["core"]["trunks"]] + [
@@ -94,6 +101,9 @@ def _quote(text):
 
 
 _hosts = {}
+
+# The pair's own tests need the lab with a pair of core servers (lab.py --inventory inventories/lab-pair up).
+collect_ignore = [] if len(CORES) == 2 else ["test_core_pair.py"]
 
 
 def vm(name):
@@ -199,7 +209,7 @@ def converge(limit, extra_vars, env=None):
     """
     start = time.time()
     completed = subprocess.run(
-        ["ansible-playbook", "-i", os.path.join(REPO, "inventories", "lab"), os.path.join(REPO, "playbooks", "site.yml"),
+        ["ansible-playbook", "-i", os.path.join(REPO, LAB_INVENTORY), os.path.join(REPO, "playbooks", "site.yml"),
          "--limit", "localhost," + limit, "-e", extra_vars],
         cwd=REPO, env=dict(os.environ, ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"), ANSIBLE_NOCOLOR="1",
                            ANSIBLE_FORCE_COLOR="0", **(env or {})),  # molecule forces colour on; the tests read it
@@ -212,7 +222,7 @@ def converge(limit, extra_vars, env=None):
 def ad_hoc(host, module, arguments):
     """Run one module (``arguments`` as JSON) on ``host`` with the lab's inventory; return (returncode, output)."""
     completed = subprocess.run(
-        ["ansible", "-i", os.path.join(REPO, "inventories", "lab"), "--playbook-dir", os.path.join(REPO, "playbooks"),
+        ["ansible", "-i", os.path.join(REPO, LAB_INVENTORY), "--playbook-dir", os.path.join(REPO, "playbooks"),
          host, "-m", module, "-a", json.dumps(arguments)],
         cwd=REPO, env=dict(os.environ, ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"), ANSIBLE_NOCOLOR="1",
                            ANSIBLE_FORCE_COLOR="0"), capture_output=True, text=True, timeout=300)
