@@ -36,7 +36,7 @@ options:
     description: >-
       C(timezone) (the site's, for the events' end times), C(address) (core's management address: the exporter and the
       page listen there, the firewall lets the NOC reach it), C(port) (theirs),
-      C(scrape_interval), C(retention), C(receivers) ({email, telegram, webhook}), C(thresholds) (the alerts' own, over
+      C(server) (the host's name, on the series of a server of a pair), C(scrape_interval), C(retention), C(receivers) ({email, telegram, webhook}), C(thresholds) (the alerts' own, over
       ktc_metrics.ALERT_DEFAULTS).
     type: dict
     required: true
@@ -76,8 +76,11 @@ def ktc_metrics(model, uplinks, events=None, options=None):
     options = options or {}
     try:
         listen = metrics.page_listen(options.get("address", "127.0.0.1"), options.get("port", 9469))
+        pair = model["core"].get("pair")
         exporter = metrics.exporter_config(model["core"]["segments"], uplinks, events or [],
-                                           options.get("timezone", "Asia/Makassar"), listen)
+                                           options.get("timezone", "Asia/Makassar"), listen,
+                                           {"server": options.get("server"), "ready_file": pair["ready_file"]}
+                                           if pair else None)
         return {
             "args": metrics.service_arguments(options.get("retention", "400d")),
             "exporter": dict(exporter, prometheus="http://%s" % metrics.PROMETHEUS),

@@ -41,6 +41,10 @@ HELP = {
     "ktc_uplink_active": ("gauge", "1 for the uplink the monitor routes the family through, 0 for the others."),
     "ktc_core_active": ("gauge", "1 while this core server routes through the uplinks (one core, or the active server "
                                  "of a pair), 0 on the standby server of a pair."),
+    "ktc_core_ready": ("gauge", "A server of a pair: its readiness file, 1 once the converge has brought it up to date, "
+                                "0 after it started until then, -1 while freed for maintenance (it stands by)."),
+    "ktc_dhcp_ha_state": ("gauge", "A server of a pair: 1 for the state Kea's HA hook is in (hot-standby while the "
+                                   "servers share their leases; partner-down when the other does not answer)."),
     "ktc_uplink_gateway_up": ("gauge", "1 while the uplink's gateway answers the monitor's pings, 0 once it missed "
                                        "enough in a row to count as down."),
     "ktc_uplink_switches_total": ("counter", "Times the monitor moved the family's default route to another uplink "
@@ -58,11 +62,13 @@ HELP = {
 _LABEL_ESCAPES = {"\\": "\\\\", "\"": "\\\"", "\n": "\\n"}
 
 
-def exporter_config(segment_facts, uplinks, events=(), timezone="Asia/Makassar", listen=("127.0.0.1", 9469)):
+def exporter_config(segment_facts, uplinks, events=(), timezone="Asia/Makassar", listen=("127.0.0.1", 9469),
+                    pair=None):
     """What the exporter needs to label its series, from the segment facts (ktc_ipam.segment_facts, open events
     included), the uplinks (ktc_uplinks, the preferred first) and the open events (ktc_events, their times in the
     site's ``timezone``): the shaper's class of each office and event, Kea's subnet of each segment (its id is the
-    VLAN), each uplink's devices (egress on the uplink, ingress on its IFB), when each event ends, and where to listen."""
+    VLAN), each uplink's devices (egress on the uplink, ingress on its IFB), when each event ends, and where to listen.
+    ``pair`` ({server, ready_file}) on a server of a pair of core servers: its name and readiness file."""
     classes = {UNCLASSIFIED: {"office": "", "kind": "unclassified"}}
     subnets = {}
     for fact in segment_facts:
@@ -78,6 +84,7 @@ def exporter_config(segment_facts, uplinks, events=(), timezone="Asia/Makassar",
                     for uplink in uplinks],
         "events": [{"office": event["office"], "event": event["name"], "ends": event_time(event["ends"], timezone)}
                    for event in events],
+        "pair": pair,
     }
 
 
@@ -179,6 +186,18 @@ def uplink_samples(active, config, answering=None, switches=None):
     return samples + counted
 
 
+def pair_samples(server, ready, heartbeat):
+    """Samples of a server of a pair: its readiness file's text (``ready``) and Kea's answer to ha-heartbeat
+    (``heartbeat``); None when neither can be read (the collector is down)."""
+    samples = []
+    if (ready or "").strip().lstrip("-").isdigit():
+        samples.append(("ktc_core_ready", {"server": server}, int(ready.strip())))
+    state = (heartbeat or {}).get("arguments", {}).get("state") if (heartbeat or {}).get("result") == 0 else None
+    if state:
+        samples.append(("ktc_dhcp_ha_state", {"server": server, "state": state}, 1))
+    return samples or None
+
+
 # Where core keeps what the collectors read (the packages' and the roles' own paths).
 SOURCES = {"kea_socket": "/run/kea/kea4-ctrl-socket", "unbound_config": "/etc/unbound/unbound.conf",
            "conntrack": "/proc/sys/net/netfilter/nf_conntrack_count",
@@ -233,8 +252,12 @@ def collect(config, run, read, kea):
                  for family, number in FAMILIES.items() for uplink in config["uplinks"]),
             dict((family, read(SOURCES["switches"] % number)) for family, number in FAMILIES.items()))
 
+    def pair():
+        return pair_samples(config["pair"]["server"], read(config["pair"]["ready_file"]),
+                            kea(SOURCES["kea_socket"], "ha-heartbeat"))
+
     for name, gather in (("shaping", shaping), ("dhcp", dhcp), ("dns", dns), ("conntrack", conntrack),
-                         ("uplink", uplinks)):
+                         ("uplink", uplinks)) + ((("pair", pair),) if config.get("pair") else ()):
         collector(name, gather)
     return samples + event_samples(config)
 
@@ -242,7 +265,7 @@ def collect(config, run, read, kea):
 # The alerts' thresholds (roles/metrics' defaults say them again, for the operator).
 ALERT_DEFAULTS = {"pool_full_ratio": 0.9, "pool_full_for": "5m", "failover_for": "1m", "ceiling_ratio": 0.95,
                   "ceiling_for": "15m", "loss_ratio": 0.01, "loss_for": "10m", "down_for": "2m",
-                  "event_notice_seconds": 3600}
+                  "event_notice_seconds": 3600, "pair_for": "5m", "not_ready_for": "30m"}
 
 
 def _checked_thresholds(thresholds):
@@ -270,7 +293,9 @@ def alert_rules(config, thresholds=None):
     """Prometheus' alerting rules (a rule file's data) for the site in ``config`` (:func:`exporter_config`): a DHCP pool
     nearly full, the preferred uplink not in use, an office at its ceiling for long, an office or event losing
     packets in its class, a collector or scrape target down, drift found by the last drift check (the node
-    exporter's textfile ktc_drift.prom), an event ending soon. Each alert names the office, segment or uplink."""
+    exporter's textfile ktc_drift.prom), an event ending soon; on a server of a pair, its leases no longer shared with
+    the other (Kea's HA not in hot-standby) and the server not ready for long (not converged since it came back, or
+    left freed after maintenance). Each alert names the office, segment, uplink or server."""
     t = dict(ALERT_DEFAULTS, **_checked_thresholds(thresholds or {}))
     preferred = config["uplinks"][0]["name"]
 
@@ -281,7 +306,7 @@ def alert_rules(config, thresholds=None):
             found["for"] = duration
         return found
 
-    return {"groups": [{"name": "ktc", "rules": [
+    rules = [
         rule("KtcDhcpPoolNearlyFull",
              "ktc_dhcp_addresses_assigned / ktc_dhcp_addresses_total > %s" % t["pool_full_ratio"],
              t["pool_full_for"], "warning",
@@ -318,7 +343,21 @@ def alert_rules(config, thresholds=None):
              "then (AWX: KTC event, close)",
              "Acara {{ $labels.event }} milik {{ $labels.office }} berakhir dalam {{ $value | humanizeDuration }}: "
              "tutup saat itu (AWX: KTC event, close)"),
-    ]}]}
+    ]
+    if config.get("pair"):
+        rules += [
+            rule("KtcCorePairLeasesNotShared", 'ktc_dhcp_ha_state{state!="hot-standby"} == 1', t["pair_for"], "critical",
+                 "{{ $labels.server }}: Kea's HA is in {{ $labels.state }}, the leases are not shared with the other "
+                 "core server: if it fails, its clients' leases are not on this one",
+                 "{{ $labels.server }}: HA Kea dalam keadaan {{ $labels.state }}, lease tidak dibagi dengan server "
+                 "core lainnya: jika server itu gagal, lease kliennya tidak ada di server ini"),
+            rule("KtcCoreNotReady", "ktc_core_ready < 1", t["not_ready_for"], "warning",
+                 "{{ $labels.server }} stands by and will not take the gateways back (readiness {{ $value }}: 0 not "
+                 "converged since it started, -1 freed for maintenance): run the main job (KTC converge)",
+                 "{{ $labels.server }} bersiaga dan tidak akan mengambil kembali gateway (kesiapan {{ $value }}: 0 belum "
+                 "di-converge sejak menyala, -1 dibebaskan untuk pemeliharaan): jalankan job utama (KTC converge)"),
+        ]
+    return {"groups": [{"name": "ktc", "rules": rules}]}
 
 
 _EMAIL_RE = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")

@@ -35,6 +35,10 @@ QUERIES = {
     "verify": ("instant", "sum(ktc_verify_problems)"),
     "verify_time": ("instant", "min(ktc_verify_timestamp_seconds)"),
     "alerts": ("instant", 'ALERTS{alertstate="firing"}'),
+    # A server of a pair: whether it holds the gateways, its readiness, Kea's HA state (none with one core).
+    "core_active": ("instant", "ktc_core_active"),
+    "core_ready": ("instant", "ktc_core_ready"),
+    "dhcp_ha": ("instant", "ktc_dhcp_ha_state == 1"),
 }
 HOURS = 24
 STEP = 600      # seconds between the points of a 24-hour chart
@@ -47,7 +51,11 @@ TEXT = {
            "used": "used", "of": "of", "events": "Open events", "ends": "ends", "no_events": "No open event.",
            "checks": "Last checks", "drift": "Drift check", "verify": "Verify", "differences": "difference(s)",
            "problems": "problem(s)", "ok": "OK", "never": "no result yet", "alerts": "Alerts firing",
-           "no_alerts": "No alert.", "other": "Bahasa Indonesia", "other_lang": "id", "no_data": "no data"},
+           "no_alerts": "No alert.", "other": "Bahasa Indonesia", "other_lang": "id", "no_data": "no data",
+           "core": "This core server", "active": "active: holds the gateways", "standby": "standby",
+           "ready": {1: "ready", 0: "not converged since it started: run the main job",
+                     -1: "freed for maintenance: run the main job when done"},
+           "dhcp_ha": "DHCP HA"},
     "id": {"title": "Jaringan KTC", "updated": "Diperbarui", "offices": "OPD: lalu lintas, 24 jam terakhir",
            "download": "unduh", "upload": "unggah", "guaranteed": "dijamin", "ceiling": "batas atas",
            "uplink": "Uplink yang dipakai", "none": "tidak ada",
@@ -56,7 +64,11 @@ TEXT = {
            "no_events": "Tidak ada acara.", "checks": "Pemeriksaan terakhir", "drift": "Pemeriksaan drift",
            "verify": "Verifikasi", "differences": "perbedaan", "problems": "masalah", "ok": "OK",
            "never": "belum ada hasil", "alerts": "Peringatan aktif", "no_alerts": "Tidak ada peringatan.",
-           "other": "English", "other_lang": "en", "no_data": "tidak ada data"},
+           "other": "English", "other_lang": "en", "no_data": "tidak ada data",
+           "core": "Server core ini", "active": "aktif: memegang gateway", "standby": "siaga",
+           "ready": {1: "siap", 0: "belum di-converge sejak menyala: jalankan job utama",
+                     -1: "dibebaskan untuk pemeliharaan: jalankan job utama setelah selesai"},
+           "dhcp_ha": "HA DHCP"},
 }
 
 
@@ -155,6 +167,15 @@ def render(data, lang="en", timezone=None):
     uplinks = ["%s (%s)" % (item["metric"].get("uplink", ""), item["metric"].get("family", ""))
                for item in data["uplink"]]
     out.append('<h2>%s</h2><p id="uplink">%s</p>' % (_e(text["uplink"]), _e(", ".join(uplinks) or text["none"])))
+    if data.get("core_ready"):
+        item = data["core_ready"][0]
+        ready = int(float(item["value"][1]))
+        active = bool(data.get("core_active")) and float(data["core_active"][0]["value"][1]) == 1
+        states = sorted(entry["metric"].get("state", "") for entry in data.get("dhcp_ha") or [])
+        out.append('<h2>%s</h2><p id="core"%s>%s: %s · %s · %s %s</p>' % (
+            _e(text["core"]), "" if ready == 1 and states == ["hot-standby"] else ' class="bad"',
+            _e(item["metric"].get("server", "")), _e(text["active"] if active else text["standby"]),
+            _e(text["ready"].get(ready, str(ready))), _e(text["dhcp_ha"]), _e(", ".join(states) or text["no_data"])))
     down = sorted("%s (%s)" % (item["metric"].get("uplink", ""), item["metric"].get("family", ""))
                   for item in data["gateways_down"])
     if down:

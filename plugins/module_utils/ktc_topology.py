@@ -455,8 +455,17 @@ def build(site, segment_facts, core, switches, events=(), management=None):
 # The bridge on core that joins the management VLAN of every trunk, where core's management address lives.
 MANAGEMENT_BRIDGE = "br-mgmt"
 
-# VRRP priorities: the preferred server wins while both run; keepalived moves every address to the other when it stops.
+# VRRP priorities once a server is ready (converged since it started): the preferred server wins while both run;
+# keepalived moves every address to the other when it stops.
 PRIORITY_PREFERRED, PRIORITY_STANDBY = 150, 100
+
+# What a server's readiness file adds to its priority, times the file's value: 1 once the converge has brought the
+# server up to date (written at the end of its core play), 0 after it starts (the file lives in /run), -1 while the
+# operator frees it for maintenance (playbooks/core_switchover.yml). A server that comes back therefore stays backup
+# (preferred 90 < standby 100) until a converge has given it the repository's files, and a drained one (30) hands the
+# gateways over; with the other server gone either still takes them, as nothing outbids it.
+READY_WEIGHT = 60
+READY_FILE = "/run/ktc-core-ready"
 
 
 def vrid(vlan):
@@ -482,7 +491,9 @@ def _pair(site, core, segments, management):
         peer = names[1 - index]
         servers[name] = {
             "name": name, "preferred": index == 0, "peer": peer,
-            "priority": PRIORITY_PREFERRED if index == 0 else PRIORITY_STANDBY,
+            # keepalived's configured priority: the ready priority less the readiness file's weight.
+            "priority": (PRIORITY_PREFERRED if index == 0 else PRIORITY_STANDBY) - READY_WEIGHT,
+            "ready_priority": PRIORITY_PREFERRED if index == 0 else PRIORITY_STANDBY,
             "management_address": by_name[name]["management_address"],
             "peer_management_address": by_name[peer]["management_address"],
             # {segment interface: the server's own address with the segment's prefix length}
@@ -510,7 +521,7 @@ def _pair(site, core, segments, management):
                        else []),
     } for fact in segments)
     return {"preferred": names[0], "standby": names[1], "management_gateway": gateway, "servers": servers,
-            "instances": instances}
+            "instances": instances, "ready_file": READY_FILE, "ready_weight": READY_WEIGHT}
 
 
 def _pair_facts(site, core, segments, management):

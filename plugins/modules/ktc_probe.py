@@ -66,6 +66,28 @@ options:
     type: list
     elements: dict
     default: []
+  pair:
+    description:
+      - On a server of a pair of core servers (C(ktc_model.core.pair)), reads whether it holds the gateways, its
+        readiness file (1 ready, 0 not converged since it started, -1 freed for maintenance) and the state of Kea's
+        HA hook (C(ha-heartbeat)). A server that is not ready is a problem, as is Kea's HA in any state but
+        C(hot-standby).
+      - The standby server reports the uplink monitor's C(standby) instead of an uplink in use, and pings no uplink
+        gateway.
+    type: dict
+    suboptions:
+      ready_file:
+        description: The readiness file keepalived tracks.
+        type: path
+        required: true
+      gateway:
+        description: The pair's management gateway, held by the active server only.
+        type: str
+        required: true
+      kea_socket:
+        description: Kea DHCPv4's control socket.
+        type: path
+        default: /run/kea/kea4-ctrl-socket
 author:
   - Diskominfo KSB network team
 attributes:
@@ -95,6 +117,21 @@ checks:
   returned: success
   type: list
   elements: dict
+pair:
+  description: With O(pair), what the server is in its pair.
+  returned: when O(pair) is given
+  type: dict
+  contains:
+    holds:
+      description: Whether this server holds the gateways (the active one).
+      type: bool
+    ready:
+      description: The readiness file's value (1, 0, -1), or null when it cannot be read.
+      type: int
+    dhcp_ha:
+      description: The state Kea's HA hook reports (C(hot-standby) when the pair is in sync), or null.
+      type: str
+  sample: {holds: true, ready: 1, dhcp_ha: hot-standby}
 problems:
   description: One line per thing that is wrong; empty when the device is healthy and runs what its files say.
   returned: success
@@ -110,12 +147,12 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_text
 
 try:
-    from ansible.module_utils.ktc_live import CHECKS, summary, use_cache
+    from ansible.module_utils.ktc_live import CHECKS, kea_command, summary, use_cache
 except ImportError:  # run as a script by the unit tests: the project's module_utils sit beside this directory
     import sys
 
     sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "module_utils"))
-    from ktc_live import CHECKS, summary, use_cache  # noqa: E402 pylint: disable=wrong-import-position
+    from ktc_live import CHECKS, kea_command, summary, use_cache  # noqa: E402 pylint: disable=wrong-import-position
 
 
 def installed(path, pattern="*"):
@@ -129,6 +166,28 @@ def installed(path, pattern="*"):
         with open(name, "rb") as handle:
             files[name] = to_text(handle.read(), errors="surrogate_or_strict")
     return files
+
+
+def pair_state(runner, spec):
+    """{holds, ready, dhcp_ha} of a server of a pair (O(pair)) and the problems they show."""
+    rc, out, _err = runner(["ip", "-o", "-4", "address", "show", "to", spec["gateway"] + "/32"])
+    holds = rc == 0 and bool(out.strip())
+    try:
+        with open(spec["ready_file"]) as handle:
+            ready = int(handle.read().strip())
+    except (IOError, OSError, ValueError):
+        ready = None
+    answer = kea_command(spec["kea_socket"], "ha-heartbeat") or {}
+    dhcp_ha = (answer.get("arguments") or {}).get("state") if answer.get("result") == 0 else None
+    problems = []
+    if ready != 1:
+        problems.append("core pair: this server is not ready to hold the gateways (%s says %s; 0: not converged "
+                        "since it started, -1: freed for maintenance). Run the main job to give it back its place"
+                        % (spec["ready_file"], "nothing" if ready is None else ready))
+    if dhcp_ha != "hot-standby":
+        problems.append("core pair: Kea's HA is in state %s, not hot-standby: the servers do not share their leases "
+                        "(partner-down: the other server's Kea does not answer on its HA port)" % (dhcp_ha or "unknown"))
+    return {"holds": holds, "ready": ready, "dhcp_ha": dhcp_ha}, problems
 
 
 def main():
@@ -145,6 +204,11 @@ def main():
             uplinks=dict(type="list", elements="dict", default=[]),
             active_uplink_file=dict(type="path", default="/run/ktc/uplink"),
             reachable=dict(type="list", elements="dict", default=[]),
+            pair=dict(type="dict", options=dict(
+                ready_file=dict(type="path", required=True),
+                gateway=dict(type="str", required=True),
+                kea_socket=dict(type="path", default="/run/kea/kea4-ctrl-socket"),
+            )),
         ),
         supports_check_mode=True,
     )
@@ -178,6 +242,10 @@ def main():
         if rc != 0 or segment["gateway"] not in out.split():
             problems.append("%s/%s: Unbound on %s does not answer for %s" % (
                 segment.get("office"), segment.get("segment"), segment["gateway"], segment["gateway_fqdn"]))
+    pair = None
+    if module.params["pair"]:
+        pair, found = pair_state(runner, module.params["pair"])
+        problems.extend(found)
     if module.params["uplinks"]:
         try:
             with open(module.params["active_uplink_file"]) as handle:
@@ -185,14 +253,19 @@ def main():
         except (IOError, OSError):
             active = None
         uplink = next((u for u in module.params["uplinks"] if u.get("name") == active), None)
-        if uplink is None:
+        if pair is not None and not pair["holds"]:
+            # The standby server routes through the active one; its monitor says so.
+            if active != "standby":
+                problems.append("uplink monitor: says %r on the standby server of the pair (expected standby)" % active)
+        elif uplink is None:
             problems.append("uplink monitor: no uplink in use (%s says %r)" % (module.params["active_uplink_file"], active))
         elif runner(["ping", "-n", "-c", "2", "-W", "2", uplink["gateway"]])[0] != 0:
             problems.append("uplink %s: its gateway %s does not answer" % (uplink["name"], uplink["gateway"]))
     for target in module.params["reachable"]:
         if runner(["ping", "-n", "-c", "2", "-W", "2", target["address"]])[0] != 0:
             problems.append("%s (%s) does not answer" % (target.get("label") or "address", target["address"]))
-    module.exit_json(changed=False, checks=results, problems=problems)
+    extra = {"pair": pair} if pair is not None else {}
+    module.exit_json(changed=False, checks=results, problems=problems, **extra)
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ ENV = dict(os.environ, ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"), ANSIBLE
 EXPECTED_TEMPLATES = {
     "KTC converge": ("playbooks/site.yml", "run"),
     "KTC verify": ("playbooks/verify.yml", "run"),
+    "KTC free a core server": ("playbooks/core_switchover.yml", "run"),
     "KTC drift check": ("playbooks/drift_check.yml", "check"),
     "KTC backup": ("playbooks/backup.yml", "run"),
     "KTC restore": ("playbooks/restore.yml", "run"),

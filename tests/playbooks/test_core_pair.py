@@ -62,10 +62,14 @@ def test_keepalived_and_conntrackd_accept_each_servers_files_and_refuse_broken_o
 def test_the_preferred_server_has_the_higher_priority_and_each_its_own_peer():
     keepalived = dict((host, read(PAIR, host, "etc/keepalived/keepalived.conf")) for host in ("core", "core2"))
     priorities = dict((host, set(re.findall(r"priority (\d+)", text))) for host, text in keepalived.items())
-    assert priorities == {"core": {"150"}, "core2": {"100"}}
+    # Configured below the standby's until the converge marks the server ready (+60 from its readiness file).
+    assert priorities == {"core": {"90"}, "core2": {"40"}}
+    for text in keepalived.values():
+        assert "\tfile \"/run/ktc-core-ready\"\n\tweight 60\n\tinit_file 0\n" in text
+        assert "\ttrack_file {\n\t\tktc_ready\n\t}\n\tnotify" in text
     assert "router_id core\n" in keepalived["core"] and "router_id core2\n" in keepalived["core2"]
     # Apart from those, both run the same instances with the same addresses.
-    same = [re.sub(r"(priority \d+|router_id \S+)", "", text) for text in keepalived.values()]
+    same = [re.sub(r"(priority \(?\d+(; \d+ when ready\))?|router_id \S+)", "", text) for text in keepalived.values()]
     assert same[0] == same[1]
     assert "vrrp_strict" not in same[0] and "use_vmac" not in same[0]
     conntrackd = dict((host, read(PAIR, host, "etc/conntrackd/conntrackd.conf")) for host in ("core", "core2"))
@@ -120,3 +124,23 @@ def test_the_backbone_switch_trusts_its_link_to_each_server():
     # Nobody below may claim either server's own addresses.
     assert "10.40.255.2, 10.40.255.3" in ruleset
     assert 'meta l4proto 112 counter drop comment "rogue VRRP router"' in ruleset
+
+
+@pytest.mark.parametrize("inventory, drain, message", [
+    ("lab-pair", "evil;reboot", "ktc_core_drain must name one server of the pair of core servers (core or core2); "
+                                "it was evil;reboot."),
+    ("lab-pair", "sw-diskominfo", "(core or core2); it was sw-diskominfo."),
+    ("lab", "core", "(this site has one core server: nothing to switch over to); it was core."),
+])
+def test_freeing_a_core_server_is_refused_before_anything_changes_unless_it_names_one_of_a_pair(
+        inventory, drain, message):
+    """The survey field reaches the playbook's first task, which refuses on the controller: no server is contacted
+    (the lab is not running)."""
+    env = dict(os.environ, PATH=VENV_BIN + os.pathsep + os.environ["PATH"],
+               ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"))
+    run = subprocess.run(["ansible-playbook", "-i", os.path.join(REPO, "inventories", inventory),
+                          os.path.join(REPO, "playbooks", "core_switchover.yml"), "-e", "ktc_core_drain=" + drain],
+                         cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    output = " ".join(run.stdout.split())
+    assert run.returncode != 0 and message in output, run.stdout + run.stderr
+    assert "Read both servers' state" not in output and "UNREACHABLE" not in output

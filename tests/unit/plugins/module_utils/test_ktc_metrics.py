@@ -194,3 +194,30 @@ def test_a_source_that_fails_reports_down_and_the_others_still_report(lab):
     samples = ktc_metrics.collect(broken, *core_sources(config))
     assert by_labels(samples, "ktc_collector_up")[(("collector", "shaping"),)] == 0
     assert by_labels(samples, "ktc_collector_up")[(("collector", "dns"),)] == 1
+
+
+def test_a_server_of_a_pair_reports_its_readiness_and_its_kea_ha_state(lab):
+    """Only with a pair: the readiness file as written (read back, never trusted: text that is not a number gives no
+    sample) and the state Kea's HA hook answers to ha-heartbeat; neither readable: the collector is down."""
+    _facts, config = lab
+    run, read, kea = core_sources(config)
+    files = {"/run/ktc-core-ready": "-1\n"}
+
+    def pair_kea(path, command):
+        if command == "ha-heartbeat":
+            return {"result": 0, "arguments": {"state": "partner-down", "unsent-update-count": 3}}
+        return kea(path, command)
+
+    pair = dict(config, pair={"server": "core2", "ready_file": "/run/ktc-core-ready"})
+    samples = ktc_metrics.collect(pair, run, lambda path: files.get(path, read(path)), pair_kea)
+    assert ("ktc_core_ready", {"server": "core2"}, -1) in samples
+    assert ("ktc_dhcp_ha_state", {"server": "core2", "state": "partner-down"}, 1) in samples
+    assert ("ktc_collector_up", {"collector": "pair"}, 1) in samples
+    # Kea without its HA hook (or not answering) and a readiness file that is not a number.
+    files["/run/ktc-core-ready"] = "1; rm -rf /\n"
+    samples = ktc_metrics.collect(pair, run, lambda path: files.get(path, read(path)),
+                                  lambda path, command: None if command == "ha-heartbeat" else kea(path, command))
+    assert ("ktc_collector_up", {"collector": "pair"}, 0) in samples
+    assert not by_labels(samples, "ktc_core_ready") and not by_labels(samples, "ktc_dhcp_ha_state")
+    # One core has no pair collector at all.
+    assert "pair" not in [labels.get("collector") for _name, labels, _value in ktc_metrics.collect(config, run, read, kea)]

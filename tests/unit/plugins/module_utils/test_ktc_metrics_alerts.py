@@ -137,3 +137,29 @@ def test_an_events_end_is_read_in_the_sites_time_zone(lab):  # noqa: F811
     assert config["events"] == [{"office": "bkpsdm", "event": "cat-asn-1", "ends": 1796288400}]   # 09:00 UTC
     assert ("ktc_event_ends_timestamp_seconds", {"office": "bkpsdm", "event": "cat-asn-1"}, 1796288400) in \
         ktc_metrics.event_samples(config)
+
+
+def test_a_pair_server_whose_leases_are_not_shared_or_that_stays_unready_fires_naming_it(lab, tmp_path):  # noqa: F811
+    _facts, config = lab
+    path = tmp_path / "pair.rules.yml"
+    path.write_text(yaml.safe_dump(ktc_metrics.alert_rules(dict(config, pair={"server": "core2", "ready_file": "/r"})),
+                                   sort_keys=False))
+    completed = subprocess.run([PROMTOOL, "check", "rules", str(path)], capture_output=True, text=True)
+    assert "SUCCESS: 9 rules found" in completed.stdout, completed.stdout + completed.stderr
+    series = {'ktc_dhcp_ha_state{server="core2",state="partner-down"}': "1x10",
+              'ktc_dhcp_ha_state{server="core",state="hot-standby"}': "1x10",   # in sync: no alert
+              'ktc_core_ready{server="core"}': "0x40",
+              'ktc_core_ready{server="core2"}': "1x40"}
+    leases = (dict(severity="critical", server="core2", state="partner-down"),
+              "core2: Kea's HA is in partner-down, the leases are not shared with the other core server: if it fails, "
+              "its clients' leases are not on this one",
+              "core2: HA Kea dalam keadaan partner-down, lease tidak dibagi dengan server core lainnya: jika server itu "
+              "gagal, lease kliennya tidak ada di server ini")
+    unready = (dict(severity="warning", server="core"),
+               "core stands by and will not take the gateways back (readiness 0: 0 not converged since it started, "
+               "-1 freed for maintenance): run the main job (KTC converge)",
+               "core bersiaga dan tidak akan mengambil kembali gateway (kesiapan 0: 0 belum di-converge sejak menyala, "
+               "-1 dibebaskan untuk pemeliharaan): jalankan job utama (KTC converge)")
+    promtool_test(path, tmp_path, series, [("4m", "KtcCorePairLeasesNotShared", []),
+                                           ("5m", "KtcCorePairLeasesNotShared", [leases]),
+                                           ("29m", "KtcCoreNotReady", []), ("30m", "KtcCoreNotReady", [unready])])

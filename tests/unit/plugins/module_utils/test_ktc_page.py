@@ -14,8 +14,9 @@ def vector(rows):
     return [{"metric": metric, "value": [NOW, str(value)]} for metric, value in rows]
 
 
-def answers(office_name="dukcapil", with_checks=True):
-    """What Prometheus answers each of the page's queries, for the lab's offices."""
+def answers(office_name="dukcapil", with_checks=True, pair=None):
+    """What Prometheus answers each of the page's queries, for the lab's offices; ``pair`` (server, active, ready,
+    Kea HA state) on a server of a pair."""
     range_result = [{"metric": {"office": office, "direction": direction},
                      "values": [[NOW - 86400 + step * 600, str(1e6 * (index + 1))] for step in range(145)]}
                     for index, office in enumerate(OFFICES[:2] + (office_name,)) for direction in ("download", "upload")]
@@ -35,6 +36,9 @@ def answers(office_name="dukcapil", with_checks=True):
         "verify_time": vector([({}, NOW - 600)]) if with_checks else [],
         "alerts": vector([({"alertname": "KtcUplinkFailedOver", "alertstate": "firing", "uplink": "primary",
                             "family": "ipv4", "severity": "critical"}, 1)]),
+        "core_active": vector([({}, pair[1])]) if pair else [],
+        "core_ready": vector([({"server": pair[0]}, pair[2])]) if pair else [],
+        "dhcp_ha": vector([({"server": pair[0], "state": pair[3]}, 1)]) if pair else [],
     }
     promql = dict((q, name) for name, (_kind, q) in ktc_page.QUERIES.items())
 
@@ -108,3 +112,13 @@ def test_a_label_holding_markup_is_printed_as_text():
     page = ktc_page.render(answers(office_name='<script>alert("x")</script>'))
     assert "<script>" not in page and "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in page
     assert "script" not in Page(page).tags
+
+
+def test_a_server_of_a_pair_shows_its_part_and_is_marked_unless_ready_and_in_sync():
+    assert 'id="core"' not in ktc_page.render(answers())    # one core: no such line
+    page = ktc_page.render(answers(pair=("core", 1, 1, "hot-standby")))
+    assert '<p id="core">core: active: holds the gateways · ready · DHCP HA hot-standby</p>' in page
+    page = ktc_page.render(answers(pair=("core", 0, -1, "hot-standby")))
+    assert '<p id="core" class="bad">core: standby · freed for maintenance: run the main job when done' in page
+    page = ktc_page.render(answers(pair=("core2", 1, 1, "partner-down")), "id")
+    assert '<p id="core" class="bad">core2: aktif: memegang gateway · siap · HA DHCP partner-down</p>' in page

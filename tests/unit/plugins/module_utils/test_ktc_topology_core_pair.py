@@ -136,7 +136,8 @@ def test_each_server_has_its_own_addresses_and_both_share_the_gateways():
     core, pair = built["core"], built["core"]["pair"]
     assert (pair["preferred"], pair["standby"], pair["management_gateway"]) == ("core", "core2", "10.40.255.1")
     first, other = pair["servers"]["core"], pair["servers"]["core2"]
-    assert (first["priority"], other["priority"]) == (ktc_topology.PRIORITY_PREFERRED, ktc_topology.PRIORITY_STANDBY)
+    assert (first["ready_priority"], other["ready_priority"]) == \
+        (ktc_topology.PRIORITY_PREFERRED, ktc_topology.PRIORITY_STANDBY)
     assert first["priority"] > other["priority"] and first["preferred"] and not other["preferred"]
     assert (first["peer"], first["peer_management_address"], other["peer_management_address"]) == \
         ("core2", "10.40.255.3", "10.40.255.2")
@@ -218,3 +219,31 @@ def test_the_pair_model_is_the_same_whatever_the_order_of_core_routers():
     assert first["core"]["pair"]["servers"] == other["core"]["pair"]["servers"]
     assert first["core"]["pair"]["instances"] == other["core"]["pair"]["instances"]
     assert IPAddress(first["core"]["pair"]["management_gateway"]) == IPNetwork("10.40.255.0/24").network + 1
+
+
+def _effective(server, ready, uplinks_down=0, uplink_weight=30):
+    """keepalived's effective priority: configured priority + readiness file value x its weight - lost uplinks,
+    limited to 1-254."""
+    weight = model()["core"]["pair"]["ready_weight"]
+    return max(1, min(254, server["priority"] + ready * weight - uplinks_down * uplink_weight))
+
+
+@pytest.mark.parametrize("preferred, standby, holder", [
+    # (readiness file value, uplink ports down) of each server, and who holds the gateways.
+    ((1, 0), (1, 0), "core"),        # both converged: the preferred one
+    ((0, 0), (1, 0), "core2"),       # the preferred one came back and has not been converged: it waits
+    ((0, 0), (0, 0), "core"),        # both came back (a power cut of the building): the preferred one serves at once
+    ((-1, 0), (1, 0), "core2"),      # the preferred one freed for maintenance
+    ((-1, 0), (0, 0), "core2"),      # ... also while the other waits for its converge
+    ((1, 2), (1, 0), "core2"),       # the preferred one lost both uplinks
+    ((1, 1), (1, 0), "core"),        # one uplink lost: the monitor moves the route on the same server
+    ((1, 0), (-1, 0), "core"),       # the standby freed for maintenance changes nothing
+])
+def test_readiness_and_uplinks_decide_which_server_holds_the_gateways(preferred, standby, holder):
+    servers = model()["core"]["pair"]["servers"]
+    first = _effective(servers["core"], *preferred)
+    other = _effective(servers["core2"], *standby)
+    # A tie would leave it to the addresses (VRRP); the model never makes one.
+    assert first != other
+    assert ("core" if first > other else "core2") == holder
+
