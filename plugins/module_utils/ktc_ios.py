@@ -28,6 +28,8 @@ DHCPV6_GUARD_POLICY = "KTC-ACCESS-CLIENTS"
 # neighbour discovery.
 ACCESS_SNOOPING_POLICY = "KTC-ACCESS-NODES"
 UPLINK_SNOOPING_POLICY = "KTC-UPLINK-TRUSTED"
+# The port ACL of every access port: drops VRRP, lets the rest through (ARP inspection and DHCP snooping do the rest).
+ACCESS_ACL = "KTC-ACCESS-IN"
 
 # IOS abbreviations, so that Gi1/0/2 in the port map and GigabitEthernet1/0/1-28 in the port list are one port.
 _IOS_LONG = {
@@ -159,6 +161,9 @@ def switch_config(site, switch, gateway, max_macs, mac_timeout_s, dhcp_per_s):
         "ip dhcp snooping limit rate %d" % dhcp_per_s,
         "ipv6 nd raguard attach-policy %s" % RA_GUARD_POLICY,
         "ipv6 dhcp guard attach-policy %s" % DHCPV6_GUARD_POLICY,
+        # VRRP (IP protocol 112) from a client would take the gateways from a pair of core servers (its adverts
+        # carry no authentication): dropped at the port, as on the Linux switches, also with one core.
+        "ip access-group %s in" % ACCESS_ACL,
     ] + (["ipv6 snooping attach-policy %s" % ACCESS_SNOOPING_POLICY] if ipv6 else [])
     for port in access:
         # The segment's name, with its office when the switch serves it for an office other than its own.
@@ -183,7 +188,8 @@ def switch_config(site, switch, gateway, max_macs, mac_timeout_s, dhcp_per_s):
         "ipv6 nd raguard policy %s" % RA_GUARD_POLICY,
         "ipv6 dhcp guard policy %s" % DHCPV6_GUARD_POLICY,
     ]
-    guard_policies = {}
+    guard_policies = {"ip access-list extended %s" % ACCESS_ACL: ["deny 112 any any", "permit ip any any"]} \
+        if access else {}
     if ipv6:
         guard_global.append("ipv6 snooping policy %s" % ACCESS_SNOOPING_POLICY)
         guard_policies["ipv6 snooping policy %s" % UPLINK_SNOOPING_POLICY] = ["device-role switch", "trusted-port"]

@@ -72,8 +72,8 @@ options:
         readiness file (1 ready, 0 not converged since it started, -1 freed for maintenance) and the state of Kea's
         HA hook (C(ha-heartbeat)). A server that is not ready is a problem, as is Kea's HA in any state but
         C(hot-standby).
-      - The standby server reports the uplink monitor's C(standby) instead of an uplink in use, and pings no uplink
-        gateway.
+      - The standby server reports the uplink monitor's C(standby) instead of an uplink in use, pings no uplink
+        gateway, and asks its Unbound for the gateways' names on O(dns_source) (it does not hold the gateways).
     type: dict
     suboptions:
       ready_file:
@@ -235,17 +235,20 @@ def main():
                         "summary": line})
         if line:
             problems.append(line)
-    source = ["-b", module.params["dns_source"]] if module.params["dns_source"] else []
-    for segment in module.params["gateways"]:
-        rc, out, _err = runner(["dig", "+short", "+time=2", "+tries=2"] + source
-                               + ["@" + segment["gateway"], segment["gateway_fqdn"], "A"])
-        if rc != 0 or segment["gateway"] not in out.split():
-            problems.append("%s/%s: Unbound on %s does not answer for %s" % (
-                segment.get("office"), segment.get("segment"), segment["gateway"], segment["gateway_fqdn"]))
     pair = None
     if module.params["pair"]:
         pair, found = pair_state(runner, module.params["pair"])
         problems.extend(found)
+    source = ["-b", module.params["dns_source"]] if module.params["dns_source"] else []
+    for segment in module.params["gateways"]:
+        # The standby server of a pair does not hold the gateways (a query to one reaches the other server): its
+        # Unbound, bound to them all the same (freebind), is asked on its own address.
+        server = segment["gateway"] if pair is None or pair["holds"] else (module.params["dns_source"] or "127.0.0.1")
+        rc, out, _err = runner(["dig", "+short", "+time=2", "+tries=2"] + source
+                               + ["@" + server, segment["gateway_fqdn"], "A"])
+        if rc != 0 or segment["gateway"] not in out.split():
+            problems.append("%s/%s: Unbound on %s does not answer for %s" % (
+                segment.get("office"), segment.get("segment"), server, segment["gateway_fqdn"]))
     if module.params["uplinks"]:
         try:
             with open(module.params["active_uplink_file"]) as handle:

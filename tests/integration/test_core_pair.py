@@ -2,21 +2,29 @@
 KTC_LAB_INVENTORY=inventories/lab-pair): the preferred server holds every gateway, and when it is stopped hard (its
 VM frozen by qemu, as a dead box: nothing is shut down) during a download, the other takes over. Measured from the
 clients: the longest gap in a 100 ms ping, the download finishing whole, a lease from before renewed by the survivor
-with the same address, a new client leased during the failure; then the preferred server started again takes the
-gateways back (as ktc_site.cores says) without a gap longer than the first. One failover for all of it, in order."""
+with the same address, a new client leased during the failure; a converge and the drift check meanwhile name the
+server that does not answer and do the rest. The preferred server started again stands by (it has
+not been converged since it started) until the converge, then takes the gateways back (as ktc_site.cores says) without
+a gap longer than the first; verify finds the pair in sync. Then a planned switchover (playbooks/core_switchover.yml,
+the operators' maintenance): the other server holds the gateways, and isolation, NAT and shaping hold on it, until
+the converge gives the preferred server its place back. One failover for all of it, in order."""
 
+import os
 import re
+import subprocess
 import time
 
 import pytest
 
-from conftest import CORES, ISP_WEB, MODEL, REPO, Client, lease, monitor, vm, wait_until
+from conftest import (CORES, ISP_WEB, LAB_INVENTORY, MODEL, REPO, WIRING, Client, check_isolation, classes, converge,
+                      lease, monitor, vm, wait_until)
 
 # On a lab of one core the module is collected, then deselected (conftest.py): nothing below runs there.
 PREFERRED, STANDBY = CORES[0], CORES[-1]
 PAIR = MODEL["core"]["pair"]
 DOWNLOAD_MB = 6
 RATE = "150k"     # bytes/s: the download lasts about 40 s, the failover happens inside it
+PREEMPT_DELAY = 30  # inventories/lab-pair: core_failover_preempt_delay_s
 
 
 def holds_gateways(name):
@@ -123,16 +131,118 @@ def test_a_download_survives_the_preferred_server_stopped_hard(pinger):
     assert lease(newcomer) and server_identifier(newcomer) == own_address(STANDBY, newcomer)
 
 
-def test_the_preferred_server_started_again_takes_the_gateways_back_without_a_longer_gap(pinger):
+def playbook(name, *args):
+    """Run a playbook of the repository against the lab; return (returncode, output)."""
+    start = time.time()
+    completed = subprocess.run(
+        ["ansible-playbook", "-i", os.path.join(REPO, LAB_INVENTORY), os.path.join(REPO, "playbooks", name)] + list(args),
+        cwd=REPO, env=dict(os.environ, ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"), ANSIBLE_NOCOLOR="1",
+                           ANSIBLE_FORCE_COLOR="0"), capture_output=True, text=True, timeout=900)
+    print("%s %s: rc %d in %.0f s" % (name, " ".join(args), completed.returncode, time.time() - start))
+    return completed.returncode, " ".join((completed.stdout + completed.stderr).split())
+
+
+def printed(name, command):
+    """What ``command`` prints on server ``name``, or None while the server does not answer (booting)."""
+    try:
+        return vm(name).run(command).stdout.strip()
+    except RuntimeError:
+        return None
+
+
+def readiness(name):
+    return printed(name, "cat %s" % PAIR["ready_file"])
+
+
+def test_with_the_preferred_server_down_a_converge_and_the_drift_check_name_it_and_do_the_rest():
+    """The preferred server is still frozen (the test before): the converge of the pair leaves it out, naming it, and
+    converges the other; the drift check checks everything that answers and says what it could not check."""
+    assert not holds_gateways(PREFERRED) and holds_gateways(STANDBY)
+    rc, text = converge(",".join(CORES), "{}")
+    text = " ".join(text.split())
+    assert "Core server %s did not answer and is left out of this run, which goes on with %s" % (PREFERRED, STANDBY) \
+        in text, text[-3000:]
+    # Ansible's exit code for a host that did not answer (4); the other server converged without a failure.
+    assert rc == 4 and re.search(r"%s\s*: ok=\d+ +changed=\d+ +unreachable=0 +failed=0" % STANDBY, text), text[-3000:]
+    rc, text = playbook("drift_check.yml", "--check", "--diff")
+    assert rc == 4 and ("No drift on the devices that answered and the ledger; not checked, as it did not answer: "
+                        "%s." % PREFERRED) in text, text[-3000:]
+
+
+def test_the_preferred_server_started_again_stands_by_until_converged_then_takes_the_gateways_back(pinger):
     start, stop = pinger
-    start("return")
     monitor(PREFERRED, "system_reset")
     monitor(PREFERRED, "cont")
     back = time.time()
-    assert wait_until(lambda: holds_gateways(PREFERRED), 600, 5), "%s did not take the gateways back" % PREFERRED
-    print("%s holds the gateways again %.0f s after it was started" % (PREFERRED, time.time() - back))
+    assert wait_until(lambda: printed(PREFERRED, "systemctl is-active keepalived") == "active", 600, 5)
+    print("%s runs keepalived %.0f s after it was started" % (PREFERRED, time.time() - back))
+    # Past the preempt delay it still stands by: it runs the files it had before it failed, and nothing has told it
+    # they are the repository's.
+    time.sleep(PREEMPT_DELAY + 15)
+    assert holds_gateways(STANDBY) and not holds_gateways(PREFERRED)
+    assert readiness(PREFERRED) == "0"
+    # Freeing the server that holds the gateways is refused while the other is not ready; nothing changes.
+    rc, output = playbook("core_switchover.yml", "-e", "ktc_core_drain=" + STANDBY)
+    assert rc != 0 and "%s cannot take over from %s" % (PREFERRED, STANDBY) in output, output[-2000:]
+    assert readiness(STANDBY) == "1" and holds_gateways(STANDBY)
+    # The converge brings it up to date and marks it ready; it takes the gateways back after the preempt delay.
+    start("return")
+    rc, output = converge(PREFERRED, "{}")
+    assert rc == 0, output[-3000:]
+    converged = time.time()
+    assert wait_until(lambda: holds_gateways(PREFERRED), PREEMPT_DELAY + 60, 2), "%s did not take them back" % PREFERRED
+    print("%s holds the gateways again %.0f s after its converge" % (PREFERRED, time.time() - converged))
     time.sleep(5)
     gap = longest_gap(stop("return"))
     print("longest gap in a 100 ms ping while %s came back: %.2f s" % (PREFERRED, gap))
-    assert not holds_gateways(STANDBY)
+    assert not holds_gateways(STANDBY) and readiness(PREFERRED) == "1"
     assert "failover" in GAPS and gap <= GAPS["failover"]
+
+
+def test_verify_finds_the_pair_in_sync_and_names_the_server_that_holds_the_gateways():
+    # Kea's HA hook on the returned server syncs its leases from the other first (waiting, syncing, ready).
+    found = {}
+
+    def verified():
+        found["rc"], found["output"] = playbook("verify.yml", "--limit", ",".join(CORES))
+        return found["rc"] == 0
+    assert wait_until(verified, 180, 10), found["output"][-3000:]
+    assert "%s holds the gateways, %s stands by" % (PREFERRED, STANDBY) in found["output"]
+    assert "the standby server of the pair, ready; Kea HA hot-standby" in found["output"]
+
+
+def test_a_planned_switchover_moves_the_gateways_and_isolation_nat_and_shaping_hold_on_the_other(pinger, addressed_clients):
+    start, stop = pinger
+    start("planned")
+    rc, output = playbook("core_switchover.yml", "-e", "ktc_core_drain=" + PREFERRED)
+    assert rc == 0, output[-3000:]
+    assert "%s holds every gateway; %s is free for maintenance" % (STANDBY, PREFERRED) in output
+    assert holds_gateways(STANDBY) and not holds_gateways(PREFERRED) and readiness(PREFERRED) == "-1"
+    time.sleep(3)
+    gap = longest_gap(stop("planned"))
+    print("longest gap in a 100 ms ping during the planned switchover: %.2f s" % gap)
+    assert gap <= GAPS["failover"]
+
+    # On the server that now holds the gateways: no segment reaches another, ...
+    segments = list({(c.office, c.segment): c for c in addressed_clients}.values())
+    check_isolation(vm(STANDBY), segments, lambda one: one.address)
+    # ... every office reaches the internet NATed to the uplink's public address, through its own shaper class.
+    uplink = WIRING["core"]["uplinks"][0]
+    with open(os.path.join(REPO, ".lab", "run", "isp-web.log")) as handle:
+        seen = len(handle.read())
+    before = classes(vm(STANDBY), "ifb-%s" % uplink["name"])
+    for one in segments:
+        assert one.run("curl -s -m 5 http://%s/" % ISP_WEB).stdout.startswith("ktc-lab isp"), one
+    with open(os.path.join(REPO, ".lab", "run", "isp-web.log")) as handle:
+        log = handle.read()[seen:]
+    assert uplink["address"].split("/")[0] in log and "10.40." not in log, log
+    after = classes(vm(STANDBY), "ifb-%s" % uplink["name"])
+    for one in segments:
+        handle = "1:%s" % one.facts["shaping_class"]
+        assert after[handle]["packets"] > before.get(handle, {"packets": 0})["packets"], (one, handle)
+
+    # The converge gives the preferred server its place back.
+    rc, output = converge(PREFERRED, "{}")
+    assert rc == 0, output[-3000:]
+    assert wait_until(lambda: holds_gateways(PREFERRED), PREEMPT_DELAY + 60, 2)
+    assert readiness(PREFERRED) == "1" and not holds_gateways(STANDBY)

@@ -183,6 +183,9 @@ def check(commands, want):
     ra_policies = [line.split()[-1] for line in global_lines if line.startswith("ipv6 nd raguard policy ")]
     dhcpv6_policies = [line.split()[-1] for line in global_lines if line.startswith("ipv6 dhcp guard policy ")]
     assert len(ra_policies) == 1 and len(dhcpv6_policies) == 1
+    # The access ports' ACL drops VRRP (a client's adverts would take a pair's gateways) and lets the rest through.
+    acl = global_lines.index("ip access-list extended KTC-ACCESS-IN")
+    assert global_lines[acl + 1:acl + 3] == [" deny 112 any any", " permit ip any any"]
     guarded = blocks(first_hop[len(global_lines):])
     assert set(guarded) == set(want["ports"]) | {want["uplink"]} | set(want["downlinks"])
     for port in want["downlinks"]:
@@ -196,8 +199,10 @@ def check(commands, want):
             "switchport port-security aging type inactivity",
             "ip dhcp snooping limit rate %d" % want["dhcp_rate"],
             "ipv6 nd raguard attach-policy %s" % ra_policies[0],
-            "ipv6 dhcp guard attach-policy %s" % dhcpv6_policies[0]]), port
+            "ipv6 dhcp guard attach-policy %s" % dhcpv6_policies[0], "ip access-group KTC-ACCESS-IN in"]), port
         assert not any("trust" in line for line in guarded[port]), port
+    for port in [want["uplink"]] + list(want["downlinks"]):
+        assert not any("access-group" in line for line in guarded[port]), port
 
 
 @pytest.fixture(scope="module")
