@@ -96,7 +96,7 @@ def switch_config(site, switch, gateway, max_macs, mac_timeout_s, dhcp_per_s):
     events applied), ports (the inventory's ktc_switch_ports), management_address, gateways6}; ``gateway``: the management
     prefix's router. A link with several ports (``bond``) is an LACP port-channel: ``lag_interfaces`` joins its
     members, which carry the same trunk. Returns {vlans, interfaces, l2_interfaces, lag_interfaces, l3_interfaces,
-    static_routes} in the form of each
+    static_routes, acls, acl_interfaces} in the form of each
     resource module's ``config``, ``guard_global`` (lines for the global configuration), ``guard_policies``
     ({policy line: its lines}, the policies IOS's defaults do not give; IPv6 sites, when ``switch`` has
     ``gateways6``), ``guard_interfaces`` ({port: lines}) and ``guard_rendered`` (all of them as one list of commands, each port's lines after its
@@ -161,9 +161,6 @@ def switch_config(site, switch, gateway, max_macs, mac_timeout_s, dhcp_per_s):
         "ip dhcp snooping limit rate %d" % dhcp_per_s,
         "ipv6 nd raguard attach-policy %s" % RA_GUARD_POLICY,
         "ipv6 dhcp guard attach-policy %s" % DHCPV6_GUARD_POLICY,
-        # VRRP (IP protocol 112) from a client would take the gateways from a pair of core servers (its adverts
-        # carry no authentication): dropped at the port, as on the Linux switches, also with one core.
-        "ip access-group %s in" % ACCESS_ACL,
     ] + (["ipv6 snooping attach-policy %s" % ACCESS_SNOOPING_POLICY] if ipv6 else [])
     for port in access:
         # The segment's name, with its office when the switch serves it for an office other than its own.
@@ -188,8 +185,7 @@ def switch_config(site, switch, gateway, max_macs, mac_timeout_s, dhcp_per_s):
         "ipv6 nd raguard policy %s" % RA_GUARD_POLICY,
         "ipv6 dhcp guard policy %s" % DHCPV6_GUARD_POLICY,
     ]
-    guard_policies = {"ip access-list extended %s" % ACCESS_ACL: ["deny 112 any any", "permit ip any any"]} \
-        if access else {}
+    guard_policies = {}
     if ipv6:
         guard_global.append("ipv6 snooping policy %s" % ACCESS_SNOOPING_POLICY)
         guard_policies["ipv6 snooping policy %s" % UPLINK_SNOOPING_POLICY] = ["device-role switch", "trusted-port"]
@@ -200,7 +196,19 @@ def switch_config(site, switch, gateway, max_macs, mac_timeout_s, dhcp_per_s):
         rendered += [policy] + [" " + line for line in lines]
     for port, lines in guard_interfaces.items():
         rendered += ["interface %s" % port] + lines
+    # VRRP (IP protocol 112) from a client would take the gateways from a pair of core servers (its adverts carry no
+    # authentication): every access port's ACL drops it, as the Linux switches do, also with one core. Through the
+    # resource modules, which read IOS's ACLs back (IOS-XE prints sequence numbers) instead of comparing lines.
+    acls = [{"afi": "ipv4", "acls": [{"name": ACCESS_ACL, "acl_type": "extended", "aces": [
+        {"sequence": 10, "grant": "deny", "protocol_options": {"protocol_number": 112},
+         "source": {"any": True}, "destination": {"any": True}},
+        {"sequence": 20, "grant": "permit", "protocol": "ip", "source": {"any": True}, "destination": {"any": True}},
+    ]}]}] if access else []
+    acl_interfaces = [{"name": port["name"], "access_groups": [
+        {"afi": "ipv4", "acls": [{"name": ACCESS_ACL, "direction": "in"}]}]} for port in access]
     return {
+        "acls": acls,
+        "acl_interfaces": acl_interfaces,
         "vlans": vlans,
         "interfaces": interfaces,
         "l2_interfaces": l2_interfaces,

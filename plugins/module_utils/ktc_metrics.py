@@ -187,10 +187,13 @@ def uplink_samples(active, config, answering=None, switches=None):
 
 
 def pair_samples(server, ready, heartbeat):
-    """Samples of a server of a pair: its readiness file's text (``ready``) and Kea's answer to ha-heartbeat
-    (``heartbeat``); None when neither can be read (the collector is down)."""
+    """Samples of a server of a pair: its readiness file's text (``ready``; None when the file is missing, which
+    keepalived counts as 0) and Kea's answer to ha-heartbeat (``heartbeat``); None when neither can be read (the
+    collector is down)."""
     samples = []
-    if (ready or "").strip().lstrip("-").isdigit():
+    if ready is None:
+        samples.append(("ktc_core_ready", {"server": server}, 0))
+    elif ready.strip().lstrip("-").isdigit():
         samples.append(("ktc_core_ready", {"server": server}, int(ready.strip())))
     state = (heartbeat or {}).get("arguments", {}).get("state") if (heartbeat or {}).get("result") == 0 else None
     if state:

@@ -460,8 +460,9 @@ MANAGEMENT_BRIDGE = "br-mgmt"
 PRIORITY_PREFERRED, PRIORITY_STANDBY = 150, 100
 
 # What a server's readiness file adds to its priority, times the file's value: 1 once the converge has brought the
-# server up to date (written at the end of its core play), 0 after it starts (the file lives in /run), -1 while the
-# operator frees it for maintenance (playbooks/core_switchover.yml). A server that comes back therefore stays backup
+# server up to date (written at the end of its core play), 0 after it boots (the file lives in /run, a tmpfs;
+# keepalived creates it with 0), -1 while the operator frees it for maintenance (playbooks/core_switchover.yml; a
+# converge leaves -1 alone unless it names the server in ktc_core_release). A server that comes back therefore stays backup
 # (preferred 90 < standby 100) until a converge has given it the repository's files, and a drained one (30) hands the
 # gateways over; with the other server gone either still takes them, as nothing outbids it.
 READY_WEIGHT = 60
@@ -486,6 +487,9 @@ def _pair(site, core, segments, management):
     by_name = dict((server["name"], server) for server in core_servers(core))
     prefixlen = IPNetwork(management["prefix"]).prefixlen
     gateway = str(IPNetwork(management["prefix"]).network + 1)
+    # Every own address of each server (management's first): where its VRRP adverts come from.
+    own = dict((name, [by_name[name]["management_address"]] + [fact["core_addresses"][name] for fact in segments])
+               for name in names)
     servers = {}
     for index, name in enumerate(names):
         peer = names[1 - index]
@@ -499,8 +503,8 @@ def _pair(site, core, segments, management):
             # {segment interface: the server's own address with the segment's prefix length}
             "addresses": dict((fact["interface"], "%s/%d" % (fact["core_addresses"][name], fact["prefixlen"]))
                               for fact in segments),
-            # Every own address (management's first): where its VRRP adverts come from.
-            "own_addresses": [by_name[name]["management_address"]] + [fact["core_addresses"][name] for fact in segments],
+            "own_addresses": own[name],
+            "peer_own_addresses": own[peer],
         }
 
     def on(interface, addresses):

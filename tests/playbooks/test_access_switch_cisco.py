@@ -183,9 +183,6 @@ def check(commands, want):
     ra_policies = [line.split()[-1] for line in global_lines if line.startswith("ipv6 nd raguard policy ")]
     dhcpv6_policies = [line.split()[-1] for line in global_lines if line.startswith("ipv6 dhcp guard policy ")]
     assert len(ra_policies) == 1 and len(dhcpv6_policies) == 1
-    # The access ports' ACL drops VRRP (a client's adverts would take a pair's gateways) and lets the rest through.
-    acl = global_lines.index("ip access-list extended KTC-ACCESS-IN")
-    assert global_lines[acl + 1:acl + 3] == [" deny 112 any any", " permit ip any any"]
     guarded = blocks(first_hop[len(global_lines):])
     assert set(guarded) == set(want["ports"]) | {want["uplink"]} | set(want["downlinks"])
     for port in want["downlinks"]:
@@ -199,10 +196,15 @@ def check(commands, want):
             "switchport port-security aging type inactivity",
             "ip dhcp snooping limit rate %d" % want["dhcp_rate"],
             "ipv6 nd raguard attach-policy %s" % ra_policies[0],
-            "ipv6 dhcp guard attach-policy %s" % dhcpv6_policies[0], "ip access-group KTC-ACCESS-IN in"]), port
+            "ipv6 dhcp guard attach-policy %s" % dhcpv6_policies[0]]), port
         assert not any("trust" in line for line in guarded[port]), port
-    for port in [want["uplink"]] + list(want["downlinks"]):
-        assert not any("access-group" in line for line in guarded[port]), port
+
+    # The access ports' ACL drops VRRP (a client's adverts would take a pair's gateways) and lets the rest through;
+    # every access port has it inbound, no trunk has it.
+    assert commands["acls"] == ["ip access-list extended KTC-ACCESS-IN", "10 deny 112 any any",
+                                "20 permit ip any any"]
+    assert blocks(commands["acl_interfaces"]) == dict(
+        (port, ["ip access-group KTC-ACCESS-IN in"]) for port in want["ports"])
 
 
 @pytest.fixture(scope="module")

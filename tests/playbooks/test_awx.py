@@ -21,6 +21,7 @@ EXPECTED_TEMPLATES = {
     "KTC converge": ("playbooks/site.yml", "run"),
     "KTC verify": ("playbooks/verify.yml", "run"),
     "KTC free a core server": ("playbooks/core_switchover.yml", "run"),
+    "KTC return a core server": ("playbooks/site.yml", "run"),
     "KTC drift check": ("playbooks/drift_check.yml", "check"),
     "KTC backup": ("playbooks/backup.yml", "run"),
     "KTC restore": ("playbooks/restore.yml", "run"),
@@ -101,7 +102,8 @@ def test_the_job_templates_are_the_agreed_ones(awx):
     declared = {c["name"] for c in awx["ktc_awx_credentials"]}
     assert set(defaults["credentials"]) == declared - {"KTC git push"}
     # The jobs that write the ledger or the events file push them back (playbooks/record.yml), with the push key.
-    for name in ("KTC converge", "KTC event", "KTC close ended events", "KTC onboard an office", "KTC network plan"):
+    for name in ("KTC converge", "KTC return a core server", "KTC event", "KTC close ended events",
+                 "KTC onboard an office", "KTC network plan"):
         assert templates[name]["extra_vars"]["ktc_record_git"] is True, name
         assert set(templates[name]["credentials"]) == declared, name
     assert defaults["execution_environment"] == awx["ktc_awx_execution_environment"]["name"]

@@ -144,3 +144,23 @@ def test_freeing_a_core_server_is_refused_before_anything_changes_unless_it_name
     output = " ".join(run.stdout.split())
     assert run.returncode != 0 and message in output, run.stdout + run.stderr
     assert "Read both servers' state" not in output and "UNREACHABLE" not in output
+
+
+@pytest.mark.parametrize("inventory, release, message", [
+    ("lab-pair", "core3", "ktc_core_release must name one server of the pair of core servers (core or core2); "
+                          "it was core3. Nothing was changed."),
+    # ktc_site.cores is {preferred: core, standby: core2}: its keys are not servers.
+    ("lab-pair", "preferred", "(core or core2); it was preferred. Nothing was changed."),
+    ("lab", "core", "(this site has one core server); it was core. Nothing was changed."),
+])
+def test_returning_a_core_server_is_refused_at_validation_unless_it_names_one_of_a_pair(inventory, release, message):
+    """The main job's survey field (AWX: KTC return a core server) is checked in its first play, on the controller,
+    before the ledger or any device is touched (the lab is not running)."""
+    env = dict(os.environ, PATH=VENV_BIN + os.pathsep + os.environ["PATH"],
+               ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"))
+    run = subprocess.run(["ansible-playbook", "-i", os.path.join(REPO, "inventories", inventory),
+                          os.path.join(REPO, "playbooks", "site.yml"), "-e", "ktc_core_release=" + release],
+                         cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    output = " ".join(run.stdout.split())
+    assert run.returncode != 0 and message in output, run.stdout + run.stderr
+    assert "PLAY [Allocate" not in output and "UNREACHABLE" not in output

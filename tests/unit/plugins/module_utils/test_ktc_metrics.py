@@ -219,5 +219,9 @@ def test_a_server_of_a_pair_reports_its_readiness_and_its_kea_ha_state(lab):
                                   lambda path, command: None if command == "ha-heartbeat" else kea(path, command))
     assert ("ktc_collector_up", {"collector": "pair"}, 0) in samples
     assert not by_labels(samples, "ktc_core_ready") and not by_labels(samples, "ktc_dhcp_ha_state")
+    # A missing file counts as 0, as keepalived counts it (the server stands by).
+    del files["/run/ktc-core-ready"]
+    samples = ktc_metrics.collect(pair, run, lambda path: files.get(path, read(path)), pair_kea)
+    assert ("ktc_core_ready", {"server": "core2"}, 0) in samples
     # One core has no pair collector at all.
     assert "pair" not in [labels.get("collector") for _name, labels, _value in ktc_metrics.collect(config, run, read, kea)]

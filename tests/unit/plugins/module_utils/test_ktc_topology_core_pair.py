@@ -141,6 +141,9 @@ def test_each_server_has_its_own_addresses_and_both_share_the_gateways():
     assert first["priority"] > other["priority"] and first["preferred"] and not other["preferred"]
     assert (first["peer"], first["peer_management_address"], other["peer_management_address"]) == \
         ("core2", "10.40.255.3", "10.40.255.2")
+    # Each accepts VRRP adverts from the other's own addresses: management's first, then one per segment.
+    assert first["peer_own_addresses"] == other["own_addresses"] and other["peer_own_addresses"] == first["own_addresses"]
+    assert other["own_addresses"] == ["10.40.255.3"] + [segment["core_addresses"]["core2"] for segment in core["segments"]]
     for segment in core["segments"]:
         own = [IPNetwork(server["addresses"][segment["interface"]]) for server in (first, other)]
         # Each server's own address is the ledger's, in the segment, with its prefix length; never the gateway.
