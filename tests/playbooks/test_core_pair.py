@@ -126,6 +126,19 @@ def test_the_backbone_switch_trusts_its_link_to_each_server():
     assert 'meta l4proto 112 counter drop comment "rogue VRRP router"' in ruleset
 
 
+def refused(inventory, playbook, extra_var, message):
+    """Run ``playbook`` with the lab inventory ``inventory`` and one survey answer; assert that it fails saying
+    ``message``; return its output on one line."""
+    env = dict(os.environ, PATH=VENV_BIN + os.pathsep + os.environ["PATH"],
+               ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"))
+    run = subprocess.run(["ansible-playbook", "-i", os.path.join(REPO, "inventories", inventory),
+                          os.path.join(REPO, "playbooks", playbook), "-e", extra_var],
+                         cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    output = " ".join(run.stdout.split())
+    assert run.returncode != 0 and message in output, run.stdout + run.stderr
+    return output
+
+
 @pytest.mark.parametrize("inventory, drain, message", [
     ("lab-pair", "evil;reboot", "ktc_core_drain must name one server of the pair of core servers (core or core2); "
                                 "it was evil;reboot."),
@@ -136,13 +149,7 @@ def test_freeing_a_core_server_is_refused_before_anything_changes_unless_it_name
         inventory, drain, message):
     """The survey field reaches the playbook's first task, which refuses on the controller: no server is contacted
     (the lab is not running)."""
-    env = dict(os.environ, PATH=VENV_BIN + os.pathsep + os.environ["PATH"],
-               ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"))
-    run = subprocess.run(["ansible-playbook", "-i", os.path.join(REPO, "inventories", inventory),
-                          os.path.join(REPO, "playbooks", "core_switchover.yml"), "-e", "ktc_core_drain=" + drain],
-                         cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
-    output = " ".join(run.stdout.split())
-    assert run.returncode != 0 and message in output, run.stdout + run.stderr
+    output = refused(inventory, "core_switchover.yml", "ktc_core_drain=" + drain, message)
     assert "Read both servers' state" not in output and "UNREACHABLE" not in output
 
 
@@ -156,11 +163,5 @@ def test_freeing_a_core_server_is_refused_before_anything_changes_unless_it_name
 def test_returning_a_core_server_is_refused_at_validation_unless_it_names_one_of_a_pair(inventory, release, message):
     """The main job's survey field (AWX: KTC return a core server) is checked in its first play, on the controller,
     before the ledger or any device is touched (the lab is not running)."""
-    env = dict(os.environ, PATH=VENV_BIN + os.pathsep + os.environ["PATH"],
-               ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"))
-    run = subprocess.run(["ansible-playbook", "-i", os.path.join(REPO, "inventories", inventory),
-                          os.path.join(REPO, "playbooks", "site.yml"), "-e", "ktc_core_release=" + release],
-                         cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
-    output = " ".join(run.stdout.split())
-    assert run.returncode != 0 and message in output, run.stdout + run.stderr
+    output = refused(inventory, "site.yml", "ktc_core_release=" + release, message)
     assert "PLAY [Allocate" not in output and "UNREACHABLE" not in output
