@@ -525,7 +525,9 @@ def _pair(site, core, segments, management):
                        else []),
     } for fact in segments)
     return {"preferred": names[0], "standby": names[1], "management_gateway": gateway, "servers": servers,
-            "instances": instances, "ready_file": READY_FILE, "ready_weight": READY_WEIGHT}
+            "instances": instances, "ready_file": READY_FILE, "ready_weight": READY_WEIGHT,
+            # What ktc_probe's `pair` option reads on each server (verify, the switchover).
+            "probe": {"ready_file": READY_FILE, "gateway": gateway}}
 
 
 def _pair_facts(site, core, segments, management):
